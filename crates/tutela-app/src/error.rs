@@ -1,0 +1,71 @@
+//! The one error type of the use cases, with a stable code, a message for
+//! people and a detail for logs.
+
+use tutela_domain::DomainError;
+use tutela_storage::StorageError;
+
+/// Why an operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    /// A rule of the domain refused the operation; the caller can fix it.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// Storage failed; nothing was acknowledged.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// Something inside Tutela failed (a worker thread, the random source).
+    #[error("internal error: {detail}")]
+    Internal {
+        /// For the log only.
+        detail: String,
+    },
+}
+
+impl AppError {
+    /// An internal failure with a detail for the log.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::Internal {
+            detail: detail.into(),
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Domain(e) => e.code(),
+            Self::Storage(e) => e.code(),
+            Self::Internal { .. } => "internal",
+        }
+    }
+
+    /// A message for people. Internal and storage failures are described only
+    /// in general terms here; their details go to the log with the request id.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Domain(e) => e.to_string(),
+            Self::Storage(StorageError::Conflict { what }) => {
+                format!("another record already has this {what}")
+            }
+            Self::Storage(StorageError::Unavailable { .. }) => {
+                "storage is unavailable; nothing was changed, retry later".into()
+            }
+            Self::Storage(_) => "storage failed; nothing was changed".into(),
+            Self::Internal { .. } => "internal error; nothing was changed".into(),
+        }
+    }
+
+    /// The input field the error is about, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Domain(e) => e.field(),
+            Self::Storage(StorageError::Conflict { what: "username" }) => Some("username"),
+            _ => None,
+        }
+    }
+
+    /// The detail for the operator's log. Free of personal data by construction:
+    /// built from codes, field names and backend error kinds.
+    pub fn detail(&self) -> String {
+        self.to_string()
+    }
+}

@@ -1,0 +1,129 @@
+//! The middleware every request passes through, in one place so the order is
+//! visible: request id → span → timeout → handler → metrics → error rendering.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use crate::ApiError;
+
+/// The header carrying the request id, in both directions.
+pub(crate) const REQUEST_ID: &str = "x-request-id";
+
+/// Per-request settings the middleware needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestLimits {
+    pub timeout: Duration,
+}
+
+/// Gives the request an id, runs it inside a span that records only
+/// non-identifying fields (id, method, route template; never the raw path or
+/// query, which may hold a phone number), enforces the timeout, counts it, and
+/// renders any [`ApiError`] with the request id (logging its detail).
+pub(crate) async fn observe(
+    State(limits): State<RequestLimits>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let request_id = request_id(&req);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        req.headers_mut().insert(REQUEST_ID, value);
+    }
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let span = tracing::info_span!("request", %request_id, %method, %route);
+    let started = Instant::now();
+
+    let response = async {
+        match tokio::time::timeout(limits.timeout, next.run(req)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "the request took too long and was abandoned; it may or may not have taken effect, check before retrying",
+            )
+            .with_detail(format!("request exceeded {:?}", limits.timeout))
+            .into_response(),
+        }
+    }
+    .instrument(span.clone())
+    .await;
+
+    let response = finish_error(response, &request_id, &span);
+    let status = response.status();
+    crate::metrics::record_request(method.as_str(), &route, status, started.elapsed());
+    span.in_scope(|| {
+        tracing::info!(status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request finished");
+    });
+    let mut response = response;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// Accepts a caller's request id only if it is short and made of safe
+/// characters (it ends up in logs); otherwise makes a new one.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            (8..=64).contains(&v.len())
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+/// Re-renders an error response with the request id and logs its detail.
+fn finish_error(mut response: Response, request_id: &str, span: &tracing::Span) -> Response {
+    let Some(mut error) = response.extensions_mut().remove::<ApiError>() else {
+        return response;
+    };
+    span.in_scope(|| {
+        let detail = error.detail.as_deref().unwrap_or("-");
+        if error.status.is_server_error() {
+            tracing::error!(code = %error.body.code, detail, "request failed");
+        } else {
+            tracing::info!(code = %error.body.code, field = error.body.field.as_deref().unwrap_or("-"), "request refused");
+        }
+    });
+    error.body.request_id = Some(request_id.to_owned());
+    let headers = std::mem::take(response.headers_mut());
+    let mut rendered = (error.status, axum::Json(error.body)).into_response();
+    for (name, value) in &headers {
+        if name != axum::http::header::CONTENT_LENGTH {
+            rendered.headers_mut().insert(name, value.clone());
+        }
+    }
+    rendered
+}
+
+/// Turns a panic inside a handler into a 500 [`ApiError`] (the panic message
+/// is not shown: it could contain anything).
+pub(crate) fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    ApiError::internal("handler panicked").into_response()
+}
+
+/// Fallback for paths that match no route.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+/// Fallback for a known path with a method it does not support.
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not support this method",
+    )
+}

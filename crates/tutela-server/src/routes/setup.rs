@@ -1,0 +1,71 @@
+//! `POST /v1/setup`: the first administrator, created with the one-time token.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tutela_app::App;
+use tutela_domain::{Password, Role, SetupToken, User, Username};
+use utoipa::ToSchema;
+
+use crate::ApiError;
+use crate::json::ApiJson;
+
+/// Creates the first administrator.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SetupRequest {
+    /// The 64-character token printed by `tutela serve` on first start.
+    setup_token: String,
+    /// Sign-in name: 3 to 64 characters of a-z, 0-9, `.`, `_`, `-`.
+    username: String,
+    /// At least 12 characters.
+    password: String,
+}
+
+/// A user account as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UserView {
+    /// Stable identifier.
+    id: uuid::Uuid,
+    /// Sign-in name.
+    username: String,
+    /// Role name.
+    #[schema(value_type = String, example = "administrator")]
+    role: Role,
+    /// Creation instant, RFC 3339 in UTC.
+    created_at: String,
+}
+
+impl From<User> for UserView {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.0,
+            username: user.username.as_str().to_owned(),
+            role: user.role,
+            created_at: user.created_at.to_string(),
+        }
+    }
+}
+
+/// Creates the first administrator with the one-time setup token. Refused
+/// once any user exists; the token works once and expires after 24 hours.
+#[utoipa::path(post, path = "/v1/setup", tag = "setup", request_body = SetupRequest,
+    responses(
+        (status = 201, description = "Administrator created", body = UserView),
+        (status = 400, description = "A field is missing, unknown or invalid", body = crate::ErrorBody),
+        (status = 401, description = "The setup token is wrong, used or expired", body = crate::ErrorBody),
+        (status = 409, description = "Setup is already complete", body = crate::ErrorBody)))]
+pub(crate) async fn complete_setup(
+    State(app): State<App>,
+    ApiJson(request): ApiJson<SetupRequest>,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let token = SetupToken::parse(&request.setup_token)
+        .map_err(|e| ApiError::invalid_field("setup_token", e))?;
+    let username =
+        Username::parse(&request.username).map_err(|e| ApiError::invalid_field("username", e))?;
+    let password =
+        Password::parse(&request.password).map_err(|e| ApiError::invalid_field("password", e))?;
+    let user = app.complete_setup(&token, username, &password).await?;
+    Ok((StatusCode::CREATED, Json(user.into())))
+}

@@ -1,0 +1,11 @@
+//! Tutela's storage backend on PostgreSQL, for deployments beyond one machine.
+//!
+//! Same schema and behaviour as the SQLite backend (the conformance suite
+//! proves it); migrations in `migrations/` are applied at open.
+
+mod errors;
+mod setup;
+mod store;
+mod users;
+
+pub use store::PostgresStore;

@@ -1,0 +1,78 @@
+//! Connecting to PostgreSQL and the store's own health.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tutela_domain::Secret;
+use tutela_storage::{Health, Readiness, StorageError};
+
+use crate::errors::storage_error;
+
+/// Migrations compiled into the binary; applied at open, append-only.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The PostgreSQL implementation of [`tutela_storage::Store`].
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pub(crate) pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` and applies pending migrations. The
+    /// database must exist: Tutela never creates one on a server it was pointed at.
+    pub async fn open(url: &Secret) -> Result<Self, StorageError> {
+        let options = PgConnectOptions::from_str(url.expose())
+            .map_err(storage_error)?
+            .application_name("tutela");
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(storage_error)?;
+        MIGRATOR.run(&pool).await.map_err(|e| storage_error(e.into()))?;
+        tracing::debug!(backend = "postgres", "storage opened and migrated");
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Health for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn readiness(&self) -> Result<Readiness, StorageError> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(storage_error)?;
+        let expected: Vec<i64> = MIGRATOR
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .collect();
+        Ok(Readiness {
+            migrations_expected: expected.len(),
+            migrations_applied: expected.iter().filter(|v| applied.contains(v)).count(),
+        })
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+impl PostgresStore {
+    /// Starts a read-committed write transaction.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StorageError> {
+        self.pool.begin().await.map_err(storage_error)
+    }
+}

@@ -1,0 +1,13 @@
+//! Tutela's embedded storage backend: one SQLite file, zero set-up.
+//!
+//! Opened with WAL journaling (readers never block the writer),
+//! `secure_delete` (erased rows are overwritten, not left in free pages),
+//! foreign keys enforced and `synchronous=FULL` (an acknowledged write survives
+//! a power cut). Migrations in `migrations/` are applied at open.
+
+mod errors;
+mod setup;
+mod store;
+mod users;
+
+pub use store::SqliteStore;

@@ -1,0 +1,112 @@
+//! Opening the database file and the store's own health.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::SqlitePool;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use tutela_storage::{Health, OpenMode, Readiness, StorageError};
+
+use crate::errors::storage_error;
+
+/// Migrations compiled into the binary; applied at open, append-only.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// The SQLite implementation of [`tutela_storage::Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (and with [`OpenMode::CreateIfMissing`] creates) the database at
+    /// `path`, sets the pragmas Tutela relies on and applies pending migrations.
+    pub async fn open(path: &Path, mode: OpenMode) -> Result<Self, StorageError> {
+        if mode == OpenMode::MustExist && !path.exists() {
+            return Err(StorageError::Unavailable {
+                detail: format!("sqlite database {} does not exist", path.display()),
+            });
+        }
+        if mode == OpenMode::CreateIfMissing {
+            create_private_file(path)?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(storage_error)?
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .pragma("secure_delete", "ON")
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(storage_error)?;
+        MIGRATOR.run(&pool).await.map_err(|e| storage_error(e.into()))?;
+        tracing::debug!(backend = "sqlite", "storage opened and migrated");
+        Ok(Self { pool })
+    }
+
+    /// Starts a write transaction that takes the write lock at once, so two
+    /// writers queue on the busy timeout instead of one failing half-way when
+    /// it tries to upgrade a read lock.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(storage_error)
+    }
+}
+
+#[async_trait]
+impl Health for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn readiness(&self) -> Result<Readiness, StorageError> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(storage_error)?;
+        let expected: Vec<i64> = MIGRATOR
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .collect();
+        Ok(Readiness {
+            migrations_expected: expected.len(),
+            migrations_applied: expected.iter().filter(|v| applied.contains(v)).count(),
+        })
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Creates an empty database file readable by its owner only (SQLite gives
+/// its `-wal` and `-shm` files the same mode). An existing file is left as is.
+fn create_private_file(path: &Path) -> Result<(), StorageError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StorageError::Unavailable {
+            detail: format!("cannot create {}: {}", path.display(), e.kind()),
+        }),
+    }
+}

@@ -1,0 +1,391 @@
+//! Configuration: built-in defaults, then a TOML file, then `TUTELA_*`
+//! environment variables, then command-line flags; each layer overrides the
+//! one before. Every error names the setting and the source it came from
+//! (`file tutela.toml`, `environment variable TUTELA_LISTEN`, `--listen`).
+//! Secrets (the database URL) are never printed, not even by `Debug`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider, Source};
+use serde::Deserialize;
+use tutela_domain::Secret;
+use tutela_server::{HttpSettings, TlsFiles};
+use tutela_storage::DatabaseUrl;
+
+use crate::data_dir::DataDir;
+
+/// Environment variables with this prefix are settings: `TUTELA_LISTEN` is
+/// `listen`, `TUTELA_HTTP__BODY_LIMIT_BYTES` is `http.body_limit_bytes`.
+pub const ENV_PREFIX: &str = "TUTELA_";
+
+/// Environment variables that are not settings although they carry the prefix:
+/// the config file's own path and anything reserved for the test tooling.
+fn is_reserved_env(name: &str) -> bool {
+    name == "TUTELA_CONFIG" || name.starts_with("TUTELA_TEST_")
+}
+
+/// The configuration file as written by the operator (every field optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    database_url: Option<Secret>,
+    #[serde(default)]
+    http: RawHttp,
+    tls: Option<RawTls>,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    body_limit_bytes: Option<u64>,
+    request_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    cert_path: PathBuf,
+    key_path: PathBuf,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<String>,
+    format: Option<LogFormat>,
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Validated settings. Holding one means every value was checked.
+#[derive(Clone)]
+pub struct Settings {
+    /// Data directory (database, key file, blobs under it by default).
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Storage backend.
+    pub database: DatabaseUrl,
+    /// HTTP limits.
+    pub http: HttpSettings,
+    /// TLS certificate and key, when serving HTTPS.
+    pub tls: Option<TlsFiles>,
+    /// Log filter directive (`info`, `tutela=debug,sqlx=warn`, …).
+    pub log_level: String,
+    /// Log line format.
+    pub log_format: LogFormat,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("database", &self.database)
+            .field("http", &self.http)
+            .field("tls", &self.tls)
+            .field("log_level", &self.log_level)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// Where configuration comes from. `main` fills it from the process; tests
+/// fill it by hand, so no test has to touch the process environment.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    /// A TOML file; it must exist if named.
+    pub file: Option<PathBuf>,
+    /// Environment variables (all of them; only `TUTELA_*` are read).
+    pub env: Vec<(String, String)>,
+    /// Command-line flags as (setting, value), for example `("listen", "0.0.0.0:8080")`.
+    pub flags: Vec<(&'static str, String)>,
+}
+
+/// A configuration error: which setting, from which source, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A setting has a bad value.
+    #[error("configuration: setting `{setting}` (from {origin}): {reason}")]
+    Invalid {
+        /// Dotted setting name.
+        setting: String,
+        /// Where the value came from.
+        origin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A source names a setting that does not exist.
+    #[error("configuration: unknown setting `{setting}` (from {origin})")]
+    Unknown {
+        /// Dotted setting name.
+        setting: String,
+        /// Where it came from.
+        origin: String,
+    },
+    /// The configuration file cannot be read or parsed.
+    #[error("configuration: file {path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Settings {
+    /// Loads and validates configuration from `sources`.
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let figment = figment(sources)?;
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| extraction_error(&figment, e))?;
+        validate(&figment, raw)
+    }
+}
+
+fn figment(sources: &Sources) -> Result<Figment, ConfigError> {
+    let mut figment = Figment::new();
+    if let Some(path) = &sources.file {
+        if !path.is_file() {
+            return Err(ConfigError::File {
+                path: path.display().to_string(),
+                reason: "no such file".into(),
+            });
+        }
+        figment = figment.merge(Toml::file(path));
+    }
+    let env = sources
+        .env
+        .iter()
+        .filter(|(name, _)| name.starts_with(ENV_PREFIX) && !is_reserved_env(name))
+        .filter_map(|(name, value)| {
+            let key = name.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase().replace("__", ".");
+            Some((key, value.clone()))
+        })
+        .collect();
+    figment = figment.merge(Layer::environment(env));
+    let flags = sources
+        .flags
+        .iter()
+        .map(|(key, value)| ((*key).to_owned(), value.clone()))
+        .collect();
+    Ok(figment.merge(Layer::command_line(flags)))
+}
+
+/// Environment variables or command-line flags as a figment provider that
+/// names each key as the operator wrote it.
+struct Layer {
+    metadata: Metadata,
+    entries: Vec<(String, String)>,
+}
+
+impl Layer {
+    fn environment(entries: Vec<(String, String)>) -> Self {
+        Self {
+            metadata: Metadata::named("environment variable").interpolater(|_: &Profile, keys: &[&str]| {
+                format!("{ENV_PREFIX}{}", keys.join("__").to_ascii_uppercase())
+            }),
+            entries,
+        }
+    }
+
+    fn command_line(entries: Vec<(String, String)>) -> Self {
+        Self {
+            metadata: Metadata::named("command-line flag").interpolater(|_: &Profile, keys: &[&str]| {
+                format!("--{}", keys.join("-").replace('_', "-"))
+            }),
+            entries,
+        }
+    }
+}
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        self.metadata.clone()
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (key, value) in &self.entries {
+            // Same value parsing as figment's own environment provider:
+            // "8080" becomes a number, "true" a boolean.
+            let value: Value = value.parse().unwrap_or_else(|_| Value::from(value.clone()));
+            if let Some(nested) = figment::util::nest(key, value).into_dict() {
+                merge_into(&mut dict, nested);
+            }
+        }
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+fn merge_into(into: &mut Dict, from: Dict) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Dict(_, existing)), Value::Dict(_, incoming)) => merge_into(existing, incoming),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Describes where `setting` came from, as the operator would look for it.
+fn origin(figment: &Figment, setting: &str) -> String {
+    match figment.find_metadata(setting) {
+        Some(metadata) => describe(metadata, setting),
+        None => "built-in default".into(),
+    }
+}
+
+fn describe(metadata: &Metadata, setting: &str) -> String {
+    match &metadata.source {
+        Some(Source::File(path)) => format!("file {}", path.display()),
+        _ => {
+            let keys: Vec<&str> = setting.split('.').collect();
+            format!("{} {}", metadata.name, metadata.interpolate(&Profile::Default, &keys))
+        }
+    }
+}
+
+fn extraction_error(figment: &Figment, error: figment::Error) -> ConfigError {
+    use figment::error::Kind;
+    let path = error.path.join(".");
+    let origin_of = |setting: &str| match &error.metadata {
+        Some(metadata) => describe(metadata, setting),
+        None => origin(figment, setting),
+    };
+    match &error.kind {
+        Kind::UnknownField(name, _) => {
+            let setting = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+            ConfigError::Unknown {
+                origin: origin_of(&setting),
+                setting,
+            }
+        }
+        kind => {
+            // Describe what was expected, never the value found: it may be a secret.
+            let reason = match kind {
+                Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => {
+                    format!("invalid value, expected {expected}")
+                }
+                Kind::UnknownVariant(_, expected) => {
+                    format!("must be one of: {}", expected.join(", "))
+                }
+                Kind::MissingField(field) => format!("`{field}` is required here"),
+                Kind::Message(message) => message.clone(),
+                _ => "invalid value".into(),
+            };
+            if path.is_empty() {
+                if let Some(Source::File(file)) = error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+                    return ConfigError::File {
+                        path: file.display().to_string(),
+                        reason,
+                    };
+                }
+            }
+            ConfigError::Invalid {
+                origin: origin_of(&path),
+                setting: path,
+                reason,
+            }
+        }
+    }
+}
+
+/// Default data directory, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./tutela-data";
+/// Default listen address: loopback only, so a first start exposes nothing.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> {
+    let invalid = |setting: &str, reason: String| ConfigError::Invalid {
+        setting: setting.to_owned(),
+        origin: origin(figment, setting),
+        reason,
+    };
+    let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    if data_dir.as_os_str().is_empty() {
+        return Err(invalid("data_dir", "must not be empty".into()));
+    }
+    let listen = match raw.listen {
+        Some(listen) => listen,
+        None => DEFAULT_LISTEN
+            .parse()
+            .map_err(|_| invalid("listen", "built-in default does not parse".into()))?,
+    };
+    let database = match &raw.database_url {
+        Some(url) => DatabaseUrl::parse(url.expose()).map_err(|e| invalid("database_url", e.to_string()))?,
+        None => DatabaseUrl::sqlite(data_dir.join("tutela.db")),
+    };
+    let body_limit = raw.http.body_limit_bytes.unwrap_or(1024 * 1024);
+    if !(1024..=1024 * 1024 * 1024).contains(&body_limit) {
+        return Err(invalid(
+            "http.body_limit_bytes",
+            "must be between 1024 and 1073741824".into(),
+        ));
+    }
+    let timeout = raw.http.request_timeout_secs.unwrap_or(30);
+    if !(1..=3600).contains(&timeout) {
+        return Err(invalid(
+            "http.request_timeout_secs",
+            "must be between 1 and 3600".into(),
+        ));
+    }
+    let tls = match raw.tls {
+        Some(tls) => {
+            for (setting, path) in [("tls.cert_path", &tls.cert_path), ("tls.key_path", &tls.key_path)] {
+                if !path.is_file() {
+                    return Err(invalid(setting, format!("{}: no such file", path.display())));
+                }
+            }
+            Some(TlsFiles {
+                cert_path: tls.cert_path,
+                key_path: tls.key_path,
+            })
+        }
+        None => None,
+    };
+    let log_level = raw.log.level.unwrap_or_else(|| "info".into());
+    tracing_subscriber::EnvFilter::try_new(&log_level)
+        .map_err(|e| invalid("log.level", format!("not a valid filter: {e}")))?;
+    Ok(Settings {
+        data_dir,
+        listen,
+        database,
+        http: HttpSettings {
+            body_limit_bytes: usize::try_from(body_limit)
+                .map_err(|_| invalid("http.body_limit_bytes", "too large for this machine".into()))?,
+            request_timeout: Duration::from_secs(timeout),
+            hsts: tls.is_some(),
+        },
+        tls,
+        log_level,
+        log_format: raw.log.format.unwrap_or_default(),
+    })
+}
+
+impl Settings {
+    /// The data directory, prepared (created on first start).
+    pub fn prepare_data_dir(&self) -> Result<DataDir, crate::data_dir::DataDirError> {
+        DataDir::prepare(Path::new(&self.data_dir))
+    }
+}

@@ -1,0 +1,147 @@
+//! The data directory of the embedded defaults: database, key file, blobs.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Length of the root key in bytes (a 256-bit key).
+const ROOT_KEY_LEN: usize = 32;
+
+/// A prepared data directory. Layout:
+///
+/// ```text
+/// DIR/tutela.db        SQLite database (when no database URL is configured)
+/// DIR/keys/root.key    32 random bytes, mode 0600: the local key-encryption root
+/// DIR/blobs/           encrypted objects (recordings, exports)
+/// ```
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+/// Why the data directory could not be prepared. Names the path and reason.
+#[derive(Debug, thiserror::Error)]
+#[error("data directory: {path}: {reason}")]
+pub struct DataDirError {
+    path: String,
+    reason: String,
+}
+
+impl DataDir {
+    /// Creates what is missing (directories mode 0700, a fresh root key mode
+    /// 0600) and checks what exists (the key must be exactly 32 bytes).
+    pub fn prepare(root: &Path) -> Result<Self, DataDirError> {
+        let dir = Self {
+            root: root.to_path_buf(),
+        };
+        for path in [dir.root.clone(), dir.keys_dir(), dir.blob_dir()] {
+            create_private_dir(&path).map_err(|e| error(&path, e))?;
+        }
+        let key = dir.root_key_path();
+        ensure_root_key(&key).map_err(|e| error(&key, e))?;
+        Ok(dir)
+    }
+
+    /// The directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the embedded database lives.
+    pub fn database_path(&self) -> PathBuf {
+        self.root.join("tutela.db")
+    }
+
+    /// Where encrypted blobs are stored when no object store is configured.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+
+    /// The local root key file.
+    pub fn root_key_path(&self) -> PathBuf {
+        self.keys_dir().join("root.key")
+    }
+
+    fn keys_dir(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+}
+
+fn error(path: &Path, e: io::Error) -> DataDirError {
+    DataDirError {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
+/// Creates the key with `create_new` so two processes starting at once cannot
+/// both write one; the loser reads the winner's key.
+fn ensure_root_key(path: &Path) -> io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            let mut key = [0u8; ROOT_KEY_LEN];
+            getrandom::fill(&mut key).map_err(|e| io::Error::other(e.to_string()))?;
+            file.write_all(&key)?;
+            file.sync_all()
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let mut existing = Vec::with_capacity(ROOT_KEY_LEN);
+            fs::File::open(path)?
+                .take(ROOT_KEY_LEN as u64 + 1)
+                .read_to_end(&mut existing)?;
+            if existing.len() == ROOT_KEY_LEN {
+                Ok(())
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("key file must hold exactly {ROOT_KEY_LEN} bytes"),
+                ))
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepares_layout_once_and_keeps_the_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("data");
+        let dir = DataDir::prepare(&root).unwrap();
+        let key = fs::read(dir.root_key_path()).unwrap();
+        assert_eq!(key.len(), 32);
+        assert!(dir.blob_dir().is_dir());
+        DataDir::prepare(&root).unwrap();
+        assert_eq!(fs::read(dir.root_key_path()).unwrap(), key, "key must survive restarts");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.root_key_path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn refuses_a_truncated_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        DataDir::prepare(tmp.path()).unwrap();
+        fs::write(tmp.path().join("keys/root.key"), b"short").unwrap();
+        let err = DataDir::prepare(tmp.path()).unwrap_err().to_string();
+        assert!(err.contains("root.key") && err.contains("32 bytes"), "{err}");
+    }
+}

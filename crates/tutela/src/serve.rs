@@ -1,0 +1,151 @@
+//! `tutela serve`: open storage, issue the setup token if nobody can sign in
+//! yet, bind, and serve until told to stop.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tutela_app::{App, AppError};
+use tutela_domain::{Clock, SetupToken};
+use tutela_server::{ServeError, TlsError, load_tls_config, router, serve};
+use tutela_storage::{OpenMode, StorageError};
+
+use crate::config::Settings;
+use crate::data_dir::DataDirError;
+use crate::store::open_store;
+
+/// Why the server could not start. Each variant names what failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be prepared.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// Storage could not be opened or migrated.
+    #[error("storage ({backend}): {source}")]
+    Storage {
+        /// Redacted description of the database URL.
+        backend: String,
+        /// What failed.
+        source: StorageError,
+    },
+    /// The TLS certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The listen address could not be bound.
+    #[error("setting `listen`: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Issuing the setup token failed.
+    #[error("issuing the setup token: {0}")]
+    Setup(#[from] AppError),
+    /// The server stopped with an error.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    /// The server task ended abnormally.
+    #[error("server task: {0}")]
+    Task(String),
+}
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct Running {
+    /// The address actually bound (the port is real even if 0 was configured).
+    pub local_addr: SocketAddr,
+    /// True when serving HTTPS.
+    pub tls: bool,
+    /// The application behind the server, sharing its store and clock.
+    pub app: App,
+    /// The one-time setup token, when no user exists yet.
+    pub setup_token: Option<SetupToken>,
+    task: JoinHandle<Result<(), ServeError>>,
+}
+
+/// Prepares storage and starts serving `settings.listen` in a background task
+/// until `shutdown` completes.
+pub async fn start(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartError> {
+    // The data directory holds the key file and blobs whatever the backend.
+    settings.prepare_data_dir()?;
+    let store = open_store(&settings.database, OpenMode::CreateIfMissing)
+        .await
+        .map_err(|source| StartError::Storage {
+            backend: format!("{:?}", settings.database),
+            source,
+        })?;
+    let app = App::new(store, clock);
+    let setup_token = app.issue_setup_token().await?;
+    let tls = settings.tls.as_ref().map(load_tls_config).transpose()?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    let routes = router(app.clone(), &settings.http);
+    let is_tls = tls.is_some();
+    let task = tokio::spawn(serve(listener, routes, tls, shutdown));
+    tracing::info!(%local_addr, tls = is_tls, backend = app.store().backend(), "tutela is serving");
+    Ok(Running {
+        local_addr,
+        tls: is_tls,
+        app,
+        setup_token,
+        task,
+    })
+}
+
+impl Running {
+    /// The base URL clients use, for example `http://127.0.0.1:8080`.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// Waits until the server has shut down (requests in flight finished),
+    /// then closes storage.
+    pub async fn finished(self) -> Result<(), StartError> {
+        let served = self.task.await;
+        self.app.store().close().await;
+        match served {
+            Ok(result) => Ok(result?),
+            Err(e) => Err(StartError::Task(e.to_string())),
+        }
+    }
+
+    /// What `tutela serve` prints on start: where it listens and, while no
+    /// user exists, how the first administrator gets in. Never a password.
+    pub fn banner(&self) -> String {
+        let base = self.base_url();
+        let mut text = format!(
+            "tutela {} listening on {base} (storage: {})\nAPI documentation: {base}/docs/\n",
+            env!("CARGO_PKG_VERSION"),
+            self.app.store().backend()
+        );
+        if let Some(token) = &self.setup_token {
+            let token = token.expose();
+            text.push_str(&format!(
+                "\nNo administrator exists yet. Create the first one with this one-time setup token\n\
+                 (valid for 24 hours; restarting `tutela serve` replaces it):\n\n    \
+                 SETUP TOKEN: {token}\n\n    \
+                 curl -sS {base}/v1/setup -H 'content-type: application/json' \\\n      \
+                 -d '{{\"setup_token\":\"{token}\",\"username\":\"admin\",\"password\":\"<at least 12 characters>\"}}'\n"
+            ));
+        }
+        text
+    }
+}
