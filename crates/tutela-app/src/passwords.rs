@@ -93,6 +93,11 @@ mod tests {
         assert!(hasher.verify(&password, &a).await.unwrap());
         let wrong = Password::parse("incorrect horse battery").unwrap();
         assert!(!hasher.verify(&wrong, &a).await.unwrap());
-        assert!(hasher.verify(&password, &PasswordHash("garbage".into())).await.is_err());
+        assert!(
+            hasher
+                .verify(&password, &PasswordHash("garbage".into()))
+                .await
+                .is_err()
+        );
     }
 }

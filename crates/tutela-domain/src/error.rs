@@ -29,7 +29,9 @@ pub enum DomainError {
         reason: &'static str,
     },
     /// The setup token is wrong, already used or expired.
-    #[error("the setup token is not valid: it is wrong, already used or expired; restart `tutela serve` to print a new one")]
+    #[error(
+        "the setup token is not valid: it is wrong, already used or expired; restart `tutela serve` to print a new one"
+    )]
     InvalidSetupToken,
     /// An administrator exists already, so the one-time setup is closed.
     #[error("setup is already complete: an administrator exists")]

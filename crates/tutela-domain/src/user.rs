@@ -64,7 +64,6 @@ impl Username {
     }
 }
 
-
 /// What a user may do. Each user starts with the narrowest role that fits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -198,7 +197,10 @@ mod tests {
 
     #[test]
     fn usernames_are_normalised_and_checked() {
-        assert_eq!(Username::parse(" Mario.Rossi ").unwrap().as_str(), "mario.rossi");
+        assert_eq!(
+            Username::parse(" Mario.Rossi ").unwrap().as_str(),
+            "mario.rossi"
+        );
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse("_admin").is_err());
         assert!(Username::parse("mario rossi").is_err());

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable machine-readable code, for example `unknown_field`.
-    pub code: String,
+    pub code: &'static str,
     /// What went wrong, for people. Never contains personal data.
     pub message: String,
     /// The request field the error is about, when there is one.
@@ -39,11 +39,11 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with a status, code and message.
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             body: ErrorBody {
-                code: code.to_owned(),
+                code,
                 message: message.into(),
                 field: None,
                 request_id: None,

@@ -166,24 +166,41 @@ mod tests {
     #[test]
     fn names_unknown_and_missing_fields() {
         let e = err(r#"{"name":"x","age":1,"nmae":"y"}"#);
-        assert_eq!((e.body.code.as_str(), e.body.field.as_deref()), ("unknown_field", Some("nmae")));
+        assert_eq!(
+            (e.body.code, e.body.field.as_deref()),
+            ("unknown_field", Some("nmae"))
+        );
         let e = err(r#"{"name":"x","age":1,"inner":{"flag":true,"extra":1}}"#);
         assert_eq!(e.body.field.as_deref(), Some("inner.extra"));
         let e = err(r#"{"name":"x"}"#);
-        assert_eq!((e.body.code.as_str(), e.body.field.as_deref()), ("missing_field", Some("age")));
+        assert_eq!(
+            (e.body.code, e.body.field.as_deref()),
+            ("missing_field", Some("age"))
+        );
     }
 
     #[test]
     fn wrong_types_name_the_field_but_not_the_value() {
         let e = err(r#"{"name":"x","age":"Mario Rossi"}"#);
-        assert_eq!((e.body.code.as_str(), e.body.field.as_deref()), ("invalid_field", Some("age")));
+        assert_eq!(
+            (e.body.code, e.body.field.as_deref()),
+            ("invalid_field", Some("age"))
+        );
         assert!(!e.body.message.contains("Mario"), "{}", e.body.message);
-        assert!(e.body.message.contains("expected u32"), "{}", e.body.message);
+        assert!(
+            e.body.message.contains("expected u32"),
+            "{}",
+            e.body.message
+        );
     }
 
     #[test]
     fn syntax_errors_are_malformed_json() {
-        for body in [r#"{"name": "#, "not json", r#"{"name":"x","age":1} trailing"#] {
+        for body in [
+            r#"{"name": "#,
+            "not json",
+            r#"{"name":"x","age":1} trailing"#,
+        ] {
             assert_eq!(err(body).body.code, "malformed_json", "{body}");
         }
     }

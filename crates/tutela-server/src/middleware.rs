@@ -62,7 +62,11 @@ pub(crate) async fn observe(
     let status = response.status();
     crate::metrics::record_request(method.as_str(), &route, status, started.elapsed());
     span.in_scope(|| {
-        tracing::info!(status = status.as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "request finished");
+        tracing::info!(
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request finished"
+        );
     });
     let mut response = response;
     if let Ok(value) = HeaderValue::from_str(&request_id) {
@@ -79,7 +83,8 @@ fn request_id(req: &Request) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
             (8..=64).contains(&v.len())
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }
@@ -126,4 +131,60 @@ pub(crate) async fn method_not_allowed() -> ApiError {
         "method_not_allowed",
         "this path does not support this method",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    fn app(timeout: Duration) -> Router {
+        async fn slow() -> &'static str {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        }
+        async fn boom() -> &'static str {
+            panic!("handler bug with +39 347 1234567 in it")
+        }
+        Router::new()
+            .route("/slow", get(slow))
+            .route("/boom", get(boom))
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                panic_response,
+            ))
+            .layer(from_fn_with_state(RequestLimits { timeout }, observe))
+    }
+
+    async fn call(router: Router, path: &str) -> (StatusCode, serde_json::Value) {
+        let response = router
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    use axum::middleware::from_fn_with_state;
+
+    #[tokio::test]
+    async fn slow_requests_time_out_with_a_request_id() {
+        let (status, body) = call(app(Duration::from_millis(20)), "/slow").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["code"], "timeout");
+        assert!(body["request_id"].is_string());
+    }
+
+    #[tokio::test]
+    async fn panics_become_500_without_their_message() {
+        let (status, body) = call(app(Duration::from_secs(5)), "/boom").await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["code"], "internal");
+        assert!(body["request_id"].is_string());
+        assert!(!body.to_string().contains("347"), "{body}");
+    }
 }

@@ -44,7 +44,6 @@ pub async fn serve(
     Ok(())
 }
 
-
 /// The peer address of a connection, plain or TLS, available to handlers as
 /// `ConnectInfo<ClientAddr>` (the audit trail records it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

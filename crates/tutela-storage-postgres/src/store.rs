@@ -34,7 +34,10 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(storage_error)?;
-        MIGRATOR.run(&pool).await.map_err(|e| storage_error(e.into()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| storage_error(e.into()))?;
         tracing::debug!(backend = "postgres", "storage opened and migrated");
         Ok(Self { pool })
     }

@@ -83,6 +83,8 @@ impl SetupRepository for SqliteStore {
             return Ok(SetupCompletion::InvalidToken);
         }
         tx.commit().await.map_err(storage_error)?;
-        Ok(SetupCompletion::Created(UserRow::from_new(&admin).into_user()?))
+        Ok(SetupCompletion::Created(
+            UserRow::from_new(&admin).into_user()?,
+        ))
     }
 }

@@ -7,9 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tutela_storage::{Health, OpenMode, Readiness, StorageError};
 
 use crate::errors::storage_error;
@@ -49,7 +47,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(storage_error)?;
-        MIGRATOR.run(&pool).await.map_err(|e| storage_error(e.into()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| storage_error(e.into()))?;
         tracing::debug!(backend = "sqlite", "storage opened and migrated");
         Ok(Self { pool })
     }

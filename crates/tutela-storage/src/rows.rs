@@ -42,7 +42,10 @@ impl UserRow {
         Ok(User {
             id: UserId(self.id),
             username: Username::parse(&self.username).map_err(|_| corrupt("users.username"))?,
-            role: self.role.parse::<Role>().map_err(|_| corrupt("users.role"))?,
+            role: self
+                .role
+                .parse::<Role>()
+                .map_err(|_| corrupt("users.role"))?,
             created_at: timestamp(self.created_at, "users.created_at")?,
             disabled_at: self
                 .disabled_at

@@ -44,9 +44,7 @@ pub enum DatabaseUrlError {
         scheme: String,
     },
     /// The URL has no scheme at all.
-    #[error(
-        "database URL has no scheme: use `sqlite:PATH` (embedded) or `postgres://…`"
-    )]
+    #[error("database URL has no scheme: use `sqlite:PATH` (embedded) or `postgres://…`")]
     MissingScheme,
     /// `sqlite:` with nothing after it.
     #[error("database URL `sqlite:` names no file: use `sqlite:PATH`")]
@@ -77,7 +75,11 @@ impl DatabaseUrl {
                 url: Secret::new(value),
             }),
             "" => Err(DatabaseUrlError::MissingScheme),
-            _ if scheme.len() <= 32 && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => {
+            _ if scheme.len() <= 32
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) =>
+            {
                 Err(DatabaseUrlError::UnknownScheme { scheme })
             }
             // Something like a Windows path or a typo without a real scheme:

@@ -178,7 +178,10 @@ fn figment(sources: &Sources) -> Result<Figment, ConfigError> {
         .iter()
         .filter(|(name, _)| name.starts_with(ENV_PREFIX) && !is_reserved_env(name))
         .filter_map(|(name, value)| {
-            let key = name.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase().replace("__", ".");
+            let key = name
+                .strip_prefix(ENV_PREFIX)?
+                .to_ascii_lowercase()
+                .replace("__", ".");
             Some((key, value.clone()))
         })
         .collect();
@@ -201,18 +204,20 @@ struct Layer {
 impl Layer {
     fn environment(entries: Vec<(String, String)>) -> Self {
         Self {
-            metadata: Metadata::named("environment variable").interpolater(|_: &Profile, keys: &[&str]| {
-                format!("{ENV_PREFIX}{}", keys.join("__").to_ascii_uppercase())
-            }),
+            metadata: Metadata::named("environment variable").interpolater(
+                |_: &Profile, keys: &[&str]| {
+                    format!("{ENV_PREFIX}{}", keys.join("__").to_ascii_uppercase())
+                },
+            ),
             entries,
         }
     }
 
     fn command_line(entries: Vec<(String, String)>) -> Self {
         Self {
-            metadata: Metadata::named("command-line flag").interpolater(|_: &Profile, keys: &[&str]| {
-                format!("--{}", keys.join("-").replace('_', "-"))
-            }),
+            metadata: Metadata::named("command-line flag").interpolater(
+                |_: &Profile, keys: &[&str]| format!("--{}", keys.join("-").replace('_', "-")),
+            ),
             entries,
         }
     }
@@ -240,7 +245,9 @@ impl Provider for Layer {
 fn merge_into(into: &mut Dict, from: Dict) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
-            (Some(Value::Dict(_, existing)), Value::Dict(_, incoming)) => merge_into(existing, incoming),
+            (Some(Value::Dict(_, existing)), Value::Dict(_, incoming)) => {
+                merge_into(existing, incoming)
+            }
             (_, value) => {
                 into.insert(key, value);
             }
@@ -261,7 +268,11 @@ fn describe(metadata: &Metadata, setting: &str) -> String {
         Some(Source::File(path)) => format!("file {}", path.display()),
         _ => {
             let keys: Vec<&str> = setting.split('.').collect();
-            format!("{} {}", metadata.name, metadata.interpolate(&Profile::Default, &keys))
+            format!(
+                "{} {}",
+                metadata.name,
+                metadata.interpolate(&Profile::Default, &keys)
+            )
         }
     }
 }
@@ -275,7 +286,12 @@ fn extraction_error(figment: &Figment, error: figment::Error) -> ConfigError {
     };
     match &error.kind {
         Kind::UnknownField(name, _) => {
-            let setting = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+            // figment's path already ends with the unknown key.
+            let setting = if path.is_empty() {
+                name.clone()
+            } else {
+                path.clone()
+            };
             ConfigError::Unknown {
                 origin: origin_of(&setting),
                 setting,
@@ -294,13 +310,14 @@ fn extraction_error(figment: &Figment, error: figment::Error) -> ConfigError {
                 Kind::Message(message) => message.clone(),
                 _ => "invalid value".into(),
             };
-            if path.is_empty() {
-                if let Some(Source::File(file)) = error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
-                    return ConfigError::File {
-                        path: file.display().to_string(),
-                        reason,
-                    };
-                }
+            if let (true, Some(Source::File(file))) = (
+                path.is_empty(),
+                error.metadata.as_ref().and_then(|m| m.source.as_ref()),
+            ) {
+                return ConfigError::File {
+                    path: file.display().to_string(),
+                    reason,
+                };
             }
             ConfigError::Invalid {
                 origin: origin_of(&path),
@@ -322,7 +339,9 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
         origin: origin(figment, setting),
         reason,
     };
-    let data_dir = raw.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let data_dir = raw
+        .data_dir
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     if data_dir.as_os_str().is_empty() {
         return Err(invalid("data_dir", "must not be empty".into()));
     }
@@ -333,7 +352,9 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
             .map_err(|_| invalid("listen", "built-in default does not parse".into()))?,
     };
     let database = match &raw.database_url {
-        Some(url) => DatabaseUrl::parse(url.expose()).map_err(|e| invalid("database_url", e.to_string()))?,
+        Some(url) => {
+            DatabaseUrl::parse(url.expose()).map_err(|e| invalid("database_url", e.to_string()))?
+        }
         None => DatabaseUrl::sqlite(data_dir.join("tutela.db")),
     };
     let body_limit = raw.http.body_limit_bytes.unwrap_or(1024 * 1024);
@@ -352,9 +373,15 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
     }
     let tls = match raw.tls {
         Some(tls) => {
-            for (setting, path) in [("tls.cert_path", &tls.cert_path), ("tls.key_path", &tls.key_path)] {
+            for (setting, path) in [
+                ("tls.cert_path", &tls.cert_path),
+                ("tls.key_path", &tls.key_path),
+            ] {
                 if !path.is_file() {
-                    return Err(invalid(setting, format!("{}: no such file", path.display())));
+                    return Err(invalid(
+                        setting,
+                        format!("{}: no such file", path.display()),
+                    ));
                 }
             }
             Some(TlsFiles {
@@ -372,8 +399,9 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
         listen,
         database,
         http: HttpSettings {
-            body_limit_bytes: usize::try_from(body_limit)
-                .map_err(|_| invalid("http.body_limit_bytes", "too large for this machine".into()))?,
+            body_limit_bytes: usize::try_from(body_limit).map_err(|_| {
+                invalid("http.body_limit_bytes", "too large for this machine".into())
+            })?,
             request_timeout: Duration::from_secs(timeout),
             hsts: tls.is_some(),
         },

@@ -127,11 +127,18 @@ mod tests {
         assert_eq!(key.len(), 32);
         assert!(dir.blob_dir().is_dir());
         DataDir::prepare(&root).unwrap();
-        assert_eq!(fs::read(dir.root_key_path()).unwrap(), key, "key must survive restarts");
+        assert_eq!(
+            fs::read(dir.root_key_path()).unwrap(),
+            key,
+            "key must survive restarts"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(dir.root_key_path()).unwrap().permissions().mode();
+            let mode = fs::metadata(dir.root_key_path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -142,6 +149,9 @@ mod tests {
         DataDir::prepare(tmp.path()).unwrap();
         fs::write(tmp.path().join("keys/root.key"), b"short").unwrap();
         let err = DataDir::prepare(tmp.path()).unwrap_err().to_string();
-        assert!(err.contains("root.key") && err.contains("32 bytes"), "{err}");
+        assert!(
+            err.contains("root.key") && err.contains("32 bytes"),
+            "{err}"
+        );
     }
 }

@@ -40,6 +40,21 @@ enum Command {
 const EXIT_CONFIG: u8 = 78;
 
 fn main() -> ExitCode {
+    // A panic message can quote whatever value was at hand, personal data
+    // included; report where it happened, never what it said.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()));
+        tracing::error!(
+            location = location.as_deref().unwrap_or("unknown"),
+            "panic (message withheld)"
+        );
+        eprintln!(
+            "tutela: internal error at {}",
+            location.as_deref().unwrap_or("unknown location")
+        );
+    }));
     let cli = Cli::parse();
     let mut flags = Vec::new();
     if let Command::Serve { data_dir, listen } = &cli.command {
@@ -73,7 +88,10 @@ fn main() -> ExitCode {
 }
 
 fn run_serve(settings: &Settings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("tutela: cannot start the async runtime: {e}");

@@ -90,12 +90,10 @@ pub async fn start(
             addr: settings.listen,
             source,
         })?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind {
-            addr: settings.listen,
-            source,
-        })?;
+    let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: settings.listen,
+        source,
+    })?;
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();
     let task = tokio::spawn(serve(listener, routes, tls, shutdown));

@@ -79,7 +79,10 @@ pub(crate) async fn metrics() -> Result<impl IntoResponse, ApiError> {
         .ok_or_else(|| ApiError::internal("another metrics recorder was installed first"))?;
     handle.run_upkeep();
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         handle.render(),
     ))
 }

@@ -1,0 +1,227 @@
+//! Configuration: layering, and errors that name the setting and its source.
+
+use std::io::Write;
+
+use tutela::config::{ConfigError, Settings, Sources};
+use tutela_storage::DatabaseUrl;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn file(contents: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, path) = crate::support::temp_path("tutela.toml");
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(contents.as_bytes())
+        .unwrap();
+    (dir, path)
+}
+
+#[test]
+fn defaults_are_the_embedded_ones() {
+    let settings = Settings::load(&Sources::default()).unwrap();
+    assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(settings.data_dir, std::path::PathBuf::from("./tutela-data"));
+    assert_eq!(
+        settings.database,
+        DatabaseUrl::sqlite("./tutela-data/tutela.db")
+    );
+    assert!(settings.tls.is_none());
+}
+
+#[test]
+fn layers_override_in_order_file_env_flags() {
+    let (_dir, path) = file(
+        "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/from-file\"\n[http]\nrequest_timeout_secs = 5\n",
+    );
+    let settings = Settings::load(&Sources {
+        file: Some(path.clone()),
+        env: env(&[
+            ("TUTELA_LISTEN", "127.0.0.1:9001"),
+            ("TUTELA_HTTP__BODY_LIMIT_BYTES", "2048"),
+            ("HOME", "/root"),
+        ]),
+        flags: vec![("listen", "127.0.0.1:9002".into())],
+    })
+    .unwrap();
+    assert_eq!(
+        settings.listen.to_string(),
+        "127.0.0.1:9002",
+        "flag beats env beats file"
+    );
+    assert_eq!(
+        settings.data_dir,
+        std::path::PathBuf::from("/srv/from-file")
+    );
+    assert_eq!(settings.http.body_limit_bytes, 2048);
+    assert_eq!(settings.http.request_timeout.as_secs(), 5);
+    assert_eq!(
+        settings.database,
+        DatabaseUrl::sqlite("/srv/from-file/tutela.db")
+    );
+}
+
+#[test]
+fn errors_name_the_setting_and_where_it_came_from() {
+    let err = Settings::load(&Sources {
+        env: env(&[("TUTELA_LISTEN", "not-an-address")]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    let ConfigError::Invalid {
+        setting, origin, ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (setting.as_str(), origin.as_str()),
+        ("listen", "environment variable TUTELA_LISTEN")
+    );
+    assert!(
+        !err.to_string().contains("not-an-address"),
+        "values are not echoed: {err}"
+    );
+
+    let (_dir, path) = file("[http]\nbody_limit_bytes = 10\n");
+    let err = Settings::load(&Sources {
+        file: Some(path.clone()),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    let ConfigError::Invalid {
+        setting,
+        origin,
+        reason,
+    } = &err
+    else {
+        panic!("{err}")
+    };
+    assert_eq!(setting, "http.body_limit_bytes");
+    assert_eq!(origin, &format!("file {}", path.display()));
+    assert!(reason.contains("between"), "{reason}");
+
+    let err = Settings::load(&Sources {
+        flags: vec![("listen", "127.0.0.1:99999".into())],
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("`listen` (from command-line flag --listen)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_settings_are_refused_with_their_source() {
+    let (_dir, path) = file("listne = \"127.0.0.1:1\"\n");
+    let err = Settings::load(&Sources {
+        file: Some(path.clone()),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::Unknown {
+            setting: "listne".into(),
+            origin: format!("file {}", path.display())
+        }
+    );
+
+    let err = Settings::load(&Sources {
+        env: env(&[("TUTELA_HTTP__TIMEOUT", "3")]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::Unknown {
+            setting: "http.timeout".into(),
+            origin: "environment variable TUTELA_HTTP__TIMEOUT".into()
+        }
+    );
+    // Variables reserved for tooling are not settings.
+    Settings::load(&Sources {
+        env: env(&[("TUTELA_TEST_POSTGRES_URL", "x"), ("TUTELA_CONFIG", "y")]),
+        ..Sources::default()
+    })
+    .unwrap();
+}
+
+#[test]
+fn unknown_database_scheme_is_refused_without_leaking_the_password() {
+    let err = Settings::load(&Sources {
+        env: env(&[(
+            "TUTELA_DATABASE_URL",
+            "mysql://root:hunter2@db.internal/tutela",
+        )]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("database_url") && text.contains("`mysql`"),
+        "{text}"
+    );
+    assert!(text.contains("TUTELA_DATABASE_URL"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[test]
+fn secrets_never_appear_in_debug_output() {
+    let settings = Settings::load(&Sources {
+        env: env(&[(
+            "TUTELA_DATABASE_URL",
+            "postgres://tutela:hunter2@db.internal/tutela",
+        )]),
+        ..Sources::default()
+    })
+    .unwrap();
+    let printed = format!("{settings:?} {settings:#?}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(printed.contains("postgres://[redacted]"), "{printed}");
+}
+
+#[test]
+fn missing_file_and_broken_toml_are_named() {
+    let err = Settings::load(&Sources {
+        file: Some("/nonexistent/tutela.toml".into()),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("/nonexistent/tutela.toml"),
+        "{err}"
+    );
+
+    let (_dir, path) = file("listen = \n");
+    let err = Settings::load(&Sources {
+        file: Some(path.clone()),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+}
+
+#[test]
+fn tls_files_must_exist() {
+    let (_dir, path) =
+        file("[tls]\ncert_path = \"/nonexistent/cert.pem\"\nkey_path = \"/nonexistent/key.pem\"\n");
+    let err = Settings::load(&Sources {
+        file: Some(path),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    let ConfigError::Invalid { setting, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(setting, "tls.cert_path");
+}

@@ -1,0 +1,23 @@
+//! Tutela's integration tests, in one binary so linking stays fast.
+//!
+//! Every test that needs storage gets a fresh database: a SQLite file in a
+//! temporary directory, or a fresh PostgreSQL database on the server named by
+//! `TUTELA_TEST_POSTGRES_URL` (set by `scripts/test`, which starts one).
+
+// This whole crate is test code: a failed assumption in a helper is a failed
+// test. clippy's allow-*-in-tests settings cover `#[test]` functions only,
+// not the helpers and conformance cases they call.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+mod api;
+mod config;
+mod conformance;
+mod serve_binary;
+mod support;
+mod tls;
