@@ -225,3 +225,15 @@ fn tls_files_must_exist() {
     };
     assert_eq!(setting, "tls.cert_path");
 }
+
+#[test]
+fn the_shipped_example_configuration_is_valid() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tutela.example.toml");
+    let settings = Settings::load(&Sources {
+        file: Some(path),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(settings.http.body_limit_bytes, 1_048_576);
+}
