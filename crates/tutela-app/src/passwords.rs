@@ -67,14 +67,21 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self
+        // The permit moves into the blocking task: if the request is cancelled
+        // the hash still runs to the end, and it keeps holding its permit.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| AppError::internal("password hasher closed"))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| AppError::internal(format!("password hashing task: {e}")))?
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("password hashing task: {e}")))?
     }
 }
 

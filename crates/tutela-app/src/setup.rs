@@ -38,17 +38,23 @@ impl App {
         username: Username,
         password: &Password,
     ) -> Result<User, AppError> {
+        // The endpoint stays reachable without authentication; once setup is
+        // done, refuse before spending an Argon2 hash on the request.
+        if self.store.count_users().await? > 0 {
+            return Err(DomainError::SetupAlreadyComplete.into());
+        }
         let password_hash = self.passwords.hash(password).await?;
+        let now = self.clock.now();
         let admin = NewUser {
             id: UserId::generate(),
             username,
             role: Role::Administrator,
             password_hash,
-            created_at: self.clock.now(),
+            created_at: now,
         };
         match self
             .store
-            .complete_setup(digest(token.expose()), self.clock.now(), admin)
+            .complete_setup(digest(token.expose()), now, admin)
             .await?
         {
             SetupCompletion::Created(user) => {

@@ -20,14 +20,6 @@ impl InvalidValue {
 /// A rule of the domain was not met.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
-    /// A named input field holds a value that does not parse.
-    #[error("field `{field}` is invalid: {reason}")]
-    InvalidField {
-        /// The field as the caller named it.
-        field: String,
-        /// Why it was refused.
-        reason: &'static str,
-    },
     /// The setup token is wrong, already used or expired.
     #[error(
         "the setup token is not valid: it is wrong, already used or expired; restart `tutela serve` to print a new one"
@@ -39,18 +31,9 @@ pub enum DomainError {
 }
 
 impl DomainError {
-    /// A field error built from a parse failure.
-    pub fn invalid_field(field: impl Into<String>, error: InvalidValue) -> Self {
-        Self::InvalidField {
-            field: field.into(),
-            reason: error.reason,
-        }
-    }
-
     /// The stable machine-readable code of this error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidField { .. } => "invalid_field",
             Self::InvalidSetupToken => "invalid_setup_token",
             Self::SetupAlreadyComplete => "setup_already_complete",
         }
@@ -59,7 +42,6 @@ impl DomainError {
     /// The input field this error is about, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::InvalidField { field, .. } => Some(field),
             Self::InvalidSetupToken => Some("setup_token"),
             Self::SetupAlreadyComplete => None,
         }

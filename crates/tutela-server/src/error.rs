@@ -93,7 +93,6 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         let status = match &error {
-            AppError::Domain(DomainError::InvalidField { .. }) => StatusCode::BAD_REQUEST,
             AppError::Domain(DomainError::InvalidSetupToken) => StatusCode::UNAUTHORIZED,
             AppError::Domain(DomainError::SetupAlreadyComplete) => StatusCode::CONFLICT,
             AppError::Storage(StorageError::Conflict { .. }) => StatusCode::CONFLICT,

@@ -96,6 +96,15 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     };
     if let Some(name) = named("unknown field `") {
         let field = join(&path, &name);
+        // The key came from the client and could be anything, a phone number
+        // included: repeat it only if it looks like a field name.
+        if !looks_like_field_name(&field) {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unknown_field",
+                "the body has a field that is not known here; nothing was changed",
+            );
+        }
         return ApiError::new(
             StatusCode::BAD_REQUEST,
             "unknown_field",
@@ -117,13 +126,25 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         .split_once(", expected ")
         .map(|(_, expected)| format!(": expected {expected}"))
         .unwrap_or_default();
-    let field = if path == "." { "body".to_owned() } else { path };
+    let field = if path == "." || !looks_like_field_name(&path) {
+        "body".to_owned()
+    } else {
+        path
+    };
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "invalid_field",
         format!("field `{field}` has the wrong type or value{expected}"),
     )
     .with_field(field)
+}
+
+/// Field paths as our schemas spell them: `a-z 0-9 _`, dots and `[n]`.
+fn looks_like_field_name(path: &str) -> bool {
+    (1..=128).contains(&path.len())
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.[]".contains(&b))
 }
 
 fn syntax_error(error: &serde_json::Error) -> ApiError {
@@ -177,6 +198,14 @@ mod tests {
             (e.body.code, e.body.field.as_deref()),
             ("missing_field", Some("age"))
         );
+    }
+
+    #[test]
+    fn unknown_keys_that_are_not_field_names_are_not_repeated() {
+        let e = err(r#"{"name":"x","age":1,"+39 347 1234567":1}"#);
+        assert_eq!(e.body.code, "unknown_field");
+        assert_eq!(e.body.field, None);
+        assert!(!e.body.message.contains("347"), "{}", e.body.message);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -34,7 +34,7 @@ pub(crate) async fn observe(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         req.headers_mut().insert(REQUEST_ID, value);
     }
-    let method = req.method().clone();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -60,7 +60,7 @@ pub(crate) async fn observe(
 
     let response = finish_error(response, &request_id, &span);
     let status = response.status();
-    crate::metrics::record_request(method.as_str(), &route, status, started.elapsed());
+    crate::metrics::record_request(method, &route, status, started.elapsed());
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),
@@ -73,6 +73,26 @@ pub(crate) async fn observe(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
+}
+
+/// The method as a label. HTTP allows any token as a method; anything but the
+/// standard ones becomes `OTHER`, so a client cannot mint metric series.
+fn method_label(method: &Method) -> &'static str {
+    static STANDARD: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::HEAD, "HEAD"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    STANDARD
+        .iter()
+        .find(|(standard, _)| standard == method)
+        .map_or("OTHER", |(_, label)| label)
 }
 
 /// Accepts a caller's request id only if it is short and made of safe
@@ -106,8 +126,8 @@ fn finish_error(mut response: Response, request_id: &str, span: &tracing::Span) 
     let headers = std::mem::take(response.headers_mut());
     let mut rendered = (error.status, axum::Json(error.body)).into_response();
     for (name, value) in &headers {
-        if name != axum::http::header::CONTENT_LENGTH {
-            rendered.headers_mut().insert(name, value.clone());
+        if name != axum::http::header::CONTENT_LENGTH && name != axum::http::header::CONTENT_TYPE {
+            rendered.headers_mut().append(name, value.clone());
         }
     }
     rendered

@@ -15,7 +15,7 @@ use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
@@ -85,6 +85,9 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Most TLS handshakes in progress at once.
+const MAX_HANDSHAKES: usize = 512;
+
 /// A listener that yields only connections whose TLS handshake succeeded.
 /// Handshakes run in their own tasks, so a slow or hostile client cannot hold
 /// up the others.
@@ -98,9 +101,16 @@ impl TlsListener {
         let local_addr = tcp.local_addr();
         let acceptor = TlsAcceptor::from(config);
         let (tx, ready) = mpsc::channel(64);
+        let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
         tokio::spawn(async move {
             loop {
-                let (stream, addr) = match tcp.accept().await {
+                // When the server shuts down it drops the receiver: stop
+                // accepting at once and release the port.
+                let accepted = tokio::select! {
+                    () = tx.closed() => break,
+                    accepted = tcp.accept() => accepted,
+                };
+                let (stream, addr) = match accepted {
                     Ok(accepted) => accepted,
                     Err(e) => {
                         // Typically EMFILE: back off instead of spinning.
@@ -109,12 +119,15 @@ impl TlsListener {
                         continue;
                     }
                 };
-                if tx.is_closed() {
+                // At most MAX_HANDSHAKES in flight: beyond that, accepting
+                // waits, so a flood of idle connections cannot exhaust memory.
+                let Ok(permit) = handshakes.clone().acquire_owned().await else {
                     break;
-                }
+                };
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
+                    let _permit = permit;
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, addr)).await;

@@ -55,15 +55,11 @@ impl Health for PostgresStore {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(storage_error)?;
-        let expected: Vec<i64> = MIGRATOR
+        let shipped = MIGRATOR
             .iter()
             .filter(|m| !m.migration_type.is_down_migration())
-            .map(|m| m.version)
-            .collect();
-        Ok(Readiness {
-            migrations_expected: expected.len(),
-            migrations_applied: expected.iter().filter(|v| applied.contains(v)).count(),
-        })
+            .map(|m| m.version);
+        Ok(Readiness::from_versions(shipped, &applied))
     }
 
     async fn close(&self) {

@@ -18,13 +18,16 @@ pub(crate) fn storage_error(error: sqlx::Error) -> StorageError {
         },
         sqlx::Error::Database(db) => {
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            // Extended result codes (SQLITE_BUSY_SNAPSHOT = 517, …) carry the
+            // primary code in their low byte.
+            let primary = code.parse::<i32>().map_or(-1, |c| c & 0xff);
             match db.kind() {
                 ErrorKind::UniqueViolation => StorageError::Conflict {
                     what: unique_key(db.message()),
                 },
                 // SQLITE_BUSY (5) and SQLITE_LOCKED (6): another writer holds
                 // the database past the busy timeout.
-                _ if code == "5" || code == "6" => StorageError::Unavailable {
+                _ if primary == 5 || primary == 6 => StorageError::Unavailable {
                     detail: format!("sqlite database is busy (code {code})"),
                 },
                 kind => StorageError::Backend {

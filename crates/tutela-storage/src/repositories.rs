@@ -17,6 +17,16 @@ pub struct Readiness {
 }
 
 impl Readiness {
+    /// Compares the migrations a binary ships with those the database reports
+    /// as successfully applied.
+    pub fn from_versions(shipped: impl IntoIterator<Item = i64>, applied: &[i64]) -> Self {
+        let shipped: Vec<i64> = shipped.into_iter().collect();
+        Self {
+            migrations_expected: shipped.len(),
+            migrations_applied: shipped.iter().filter(|v| applied.contains(v)).count(),
+        }
+    }
+
     /// True when every migration this binary ships is applied.
     pub fn is_ready(&self) -> bool {
         self.migrations_applied == self.migrations_expected

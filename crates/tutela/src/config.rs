@@ -307,7 +307,7 @@ fn extraction_error(figment: &Figment, error: figment::Error) -> ConfigError {
                     format!("must be one of: {}", expected.join(", "))
                 }
                 Kind::MissingField(field) => format!("`{field}` is required here"),
-                Kind::Message(message) => message.clone(),
+                Kind::Message(message) => without_quoted_source(message),
                 _ => "invalid value".into(),
             };
             if let (true, Some(Source::File(file))) = (
@@ -325,6 +325,17 @@ fn extraction_error(figment: &Figment, error: figment::Error) -> ConfigError {
                 reason,
             }
         }
+    }
+}
+
+/// A TOML parse error quotes the offending line, which may hold the database
+/// password. Keep the position (first line) and the reason (last line) only.
+fn without_quoted_source(message: &str) -> String {
+    let mut lines = message.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or_default();
+    match lines.next_back() {
+        Some(last) if !last.contains('|') => format!("{first}: {last}"),
+        _ => first.to_owned(),
     }
 }
 
@@ -355,7 +366,7 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
         Some(url) => {
             DatabaseUrl::parse(url.expose()).map_err(|e| invalid("database_url", e.to_string()))?
         }
-        None => DatabaseUrl::sqlite(data_dir.join("tutela.db")),
+        None => DatabaseUrl::sqlite(data_dir.join(crate::data_dir::DATABASE_FILE)),
     };
     let body_limit = raw.http.body_limit_bytes.unwrap_or(1024 * 1024);
     if !(1024..=1024 * 1024 * 1024).contains(&body_limit) {

@@ -4,6 +4,9 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// File name of the embedded database inside the data directory.
+pub const DATABASE_FILE: &str = "tutela.db";
+
 /// Length of the root key in bytes (a 256-bit key).
 const ROOT_KEY_LEN: usize = 32;
 
@@ -37,6 +40,7 @@ impl DataDir {
         for path in [dir.root.clone(), dir.keys_dir(), dir.blob_dir()] {
             create_private_dir(&path).map_err(|e| error(&path, e))?;
         }
+        warn_if_shared(&dir.root);
         let key = dir.root_key_path();
         ensure_root_key(&key).map_err(|e| error(&key, e))?;
         Ok(dir)
@@ -49,7 +53,7 @@ impl DataDir {
 
     /// Where the embedded database lives.
     pub fn database_path(&self) -> PathBuf {
-        self.root.join("tutela.db")
+        self.root.join(DATABASE_FILE)
     }
 
     /// Where encrypted blobs are stored when no object store is configured.
@@ -74,6 +78,22 @@ fn error(path: &Path, e: io::Error) -> DataDirError {
     }
 }
 
+/// An existing directory keeps the mode the operator gave it (they may have
+/// reasons), but access by group or others is worth a warning.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    if let Ok(metadata) = fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                mode = format!("{mode:o}"),
+                "the data directory is accessible to other users; 0700 is recommended"
+            );
+        }
+    }
+}
+
 fn create_private_dir(path: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
@@ -82,35 +102,43 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
     builder.create(path)
 }
 
-/// Creates the key with `create_new` so two processes starting at once cannot
-/// both write one; the loser reads the winner's key.
+/// Creates the key atomically: the bytes are written and synced to a
+/// temporary file, which is then hard-linked into place. `hard_link` fails if
+/// the key exists, so two processes starting at once agree on one key, and a
+/// crash can never leave a short key behind.
 fn ensure_root_key(path: &Path) -> io::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            let mut key = [0u8; ROOT_KEY_LEN];
-            getrandom::fill(&mut key).map_err(|e| io::Error::other(e.to_string()))?;
+    if !path.exists() {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut key = [0u8; ROOT_KEY_LEN];
+        getrandom::fill(&mut key).map_err(|e| io::Error::other(e.to_string()))?;
+        let temp = dir.join(format!(".root.key.{}", std::process::id()));
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let written = options.open(&temp).and_then(|mut file| {
             file.write_all(&key)?;
             file.sync_all()
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let mut existing = Vec::with_capacity(ROOT_KEY_LEN);
-            fs::File::open(path)?
-                .take(ROOT_KEY_LEN as u64 + 1)
-                .read_to_end(&mut existing)?;
-            if existing.len() == ROOT_KEY_LEN {
-                Ok(())
-            } else {
-                Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("key file must hold exactly {ROOT_KEY_LEN} bytes"),
-                ))
-            }
-        }
-        Err(e) => Err(e),
+        });
+        let linked = written.and_then(|()| match fs::hard_link(&temp, path) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+            _ => Ok(()),
+        });
+        let _ = fs::remove_file(&temp);
+        linked?;
+        fs::File::open(dir)?.sync_all()?;
+    }
+    let mut existing = Vec::with_capacity(ROOT_KEY_LEN);
+    fs::File::open(path)?
+        .take(ROOT_KEY_LEN as u64 + 1)
+        .read_to_end(&mut existing)?;
+    if existing.len() == ROOT_KEY_LEN {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("key file must hold exactly {ROOT_KEY_LEN} bytes"),
+        ))
     }
 }
 

@@ -103,7 +103,11 @@ fn run_serve(settings: &Settings) -> ExitCode {
             Ok(running) => running,
             Err(e) => {
                 eprintln!("tutela: {e}");
-                return ExitCode::FAILURE;
+                return if e.is_configuration() {
+                    ExitCode::from(EXIT_CONFIG)
+                } else {
+                    ExitCode::FAILURE
+                };
             }
         };
         // The banner (with the setup token) goes to standard output, not to

@@ -52,6 +52,15 @@ pub enum StartError {
     Task(String),
 }
 
+impl StartError {
+    /// True when the operator's configuration is at fault (bad TLS files,
+    /// an address that cannot be bound, an unusable data directory), so
+    /// `main` can exit with the configuration-error code.
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, Self::Tls(_) | Self::Bind { .. } | Self::DataDir(_))
+    }
+}
+
 /// A server that is accepting connections.
 #[derive(Debug)]
 pub struct Running {
@@ -81,8 +90,6 @@ pub async fn start(
             backend: format!("{:?}", settings.database),
             source,
         })?;
-    let app = App::new(store, clock);
-    let setup_token = app.issue_setup_token().await?;
     let tls = settings.tls.as_ref().map(load_tls_config).transpose()?;
     let listener = TcpListener::bind(settings.listen)
         .await
@@ -94,6 +101,10 @@ pub async fn start(
         addr: settings.listen,
         source,
     })?;
+    // Only now, with TLS loaded and the port bound, is a token issued: a start
+    // that fails must not void the token a running instance has printed.
+    let app = App::new(store, clock);
+    let setup_token = app.issue_setup_token().await?;
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();
     let task = tokio::spawn(serve(listener, routes, tls, shutdown));

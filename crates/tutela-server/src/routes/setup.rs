@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tutela_app::App;
-use tutela_domain::{Password, Role, SetupToken, User, Username};
+use tutela_domain::{Password, Role, Secret, SetupToken, User, Username};
 use utoipa::ToSchema;
 
 use crate::ApiError;
@@ -16,11 +16,13 @@ use crate::json::ApiJson;
 #[serde(deny_unknown_fields)]
 pub(crate) struct SetupRequest {
     /// The 64-character token printed by `tutela serve` on first start.
-    setup_token: String,
+    #[schema(value_type = String)]
+    setup_token: Secret,
     /// Sign-in name: 3 to 64 characters of a-z, 0-9, `.`, `_`, `-`.
     username: String,
     /// At least 12 characters.
-    password: String,
+    #[schema(value_type = String)]
+    password: Secret,
 }
 
 /// A user account as the API shows it.
@@ -60,12 +62,12 @@ pub(crate) async fn complete_setup(
     State(app): State<App>,
     ApiJson(request): ApiJson<SetupRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
-    let token = SetupToken::parse(&request.setup_token)
+    let token = SetupToken::parse(request.setup_token.expose())
         .map_err(|e| ApiError::invalid_field("setup_token", e))?;
     let username =
         Username::parse(&request.username).map_err(|e| ApiError::invalid_field("username", e))?;
-    let password =
-        Password::parse(&request.password).map_err(|e| ApiError::invalid_field("password", e))?;
+    let password = Password::parse(request.password.expose())
+        .map_err(|e| ApiError::invalid_field("password", e))?;
     let user = app.complete_setup(&token, username, &password).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }

@@ -364,32 +364,32 @@ async fn restart_issues_a_new_token_until_setup_is_done() {
     assert!(first.banner().contains(first_token.expose()));
     first.finished().await.unwrap();
 
-    let second = tutela::serve::start(&settings, clock.clone(), std::future::pending())
-        .await
-        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let second = tutela::serve::start(&settings, clock.clone(), async {
+        let _ = stopped.await;
+    })
+    .await
+    .unwrap();
     let second_token = second.setup_token.clone().unwrap();
     assert_ne!(first_token, second_token);
     let app = second.app.clone();
+    let username = || tutela_domain::Username::parse("admin").unwrap();
+    let password = tutela_domain::Password::parse(PASSWORD).unwrap();
+    // The first token died when the second was issued.
+    let refused = app
+        .complete_setup(&first_token, username(), &password)
+        .await;
+    assert_eq!(
+        refused.unwrap_err(),
+        tutela_app::AppError::Domain(tutela_domain::DomainError::InvalidSetupToken)
+    );
     let user = app
-        .complete_setup(
-            &second_token,
-            tutela_domain::Username::parse("admin").unwrap(),
-            &tutela_domain::Password::parse(PASSWORD).unwrap(),
-        )
+        .complete_setup(&second_token, username(), &password)
         .await
         .unwrap();
     assert_eq!(user.role, tutela_domain::Role::Administrator);
-    // The first token died when the second was issued.
-    assert!(
-        app.complete_setup(
-            &first_token,
-            tutela_domain::Username::parse("x-admin").unwrap(),
-            &tutela_domain::Password::parse(PASSWORD).unwrap()
-        )
-        .await
-        .is_err()
-    );
-    app.store().close().await;
+    let _ = stop.send(());
+    second.finished().await.unwrap();
 
     let third = tutela::serve::start(&settings, clock, async {})
         .await

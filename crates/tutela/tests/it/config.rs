@@ -209,6 +209,37 @@ fn missing_file_and_broken_toml_are_named() {
         err.to_string().contains(&path.display().to_string()),
         "{err}"
     );
+
+    // A syntax error must not quote the line: it may hold the password.
+    let (_dir, path) = file("database_url = \"postgres://u:hunter2@db/t\n");
+    let err = Settings::load(&Sources {
+        file: Some(path.clone()),
+        ..Sources::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("line 1") && err.contains("invalid basic string"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn tls_files_enable_hsts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert, "x").unwrap();
+    std::fs::write(&key, "x").unwrap();
+    let settings = Settings::load(&Sources {
+        env: env(&[
+            ("TUTELA_TLS__CERT_PATH", cert.to_str().unwrap()),
+            ("TUTELA_TLS__KEY_PATH", key.to_str().unwrap()),
+        ]),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert!(settings.tls.is_some() && settings.http.hsts);
 }
 
 #[test]

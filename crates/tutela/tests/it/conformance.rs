@@ -255,3 +255,15 @@ pub async fn closed_store_reports_unavailable_not_empty(store: Arc<dyn Store>) {
         Err(StorageError::Unavailable { .. })
     ));
 }
+
+#[tokio::test]
+async fn offline_tools_never_create_an_empty_sqlite_database() {
+    let (_dir, path) = crate::support::temp_path("missing.db");
+    let result = tutela::store::open_store(
+        &tutela_storage::DatabaseUrl::sqlite(&path),
+        tutela_storage::OpenMode::MustExist,
+    )
+    .await;
+    assert!(matches!(result, Err(StorageError::Unavailable { .. })));
+    assert!(!path.exists(), "no file was created");
+}

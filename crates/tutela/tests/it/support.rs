@@ -35,7 +35,9 @@ pub fn backends() -> Vec<Backend> {
 pub fn postgres_admin_url() -> Option<String> {
     match std::env::var(POSTGRES_URL_VAR) {
         Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+        _ if std::env::var("CI")
+            .is_ok_and(|v| matches!(v.as_str(), "true" | "TRUE" | "True" | "1" | "yes")) =>
+        {
             panic!("{POSTGRES_URL_VAR} is not set under CI=true: PostgreSQL tests must run in CI")
         }
         _ => None,
