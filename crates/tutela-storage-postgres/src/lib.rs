@@ -4,8 +4,8 @@
 //! proves it); migrations in `migrations/` are applied at open.
 
 mod errors;
-mod setup;
 mod store;
-mod users;
 
 pub use store::PostgresStore;
+
+tutela_storage::impl_sql_repositories!(PostgresStore, errors::storage_error);

@@ -68,10 +68,17 @@ impl Health for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Starts a read-committed write transaction.
-    pub(crate) async fn begin_write(
+    /// A transaction that holds the setup lock: issuing a token and completing
+    /// setup both read "no user yet" and then write, so two of them must not
+    /// interleave under read committed. The lock conflicts with itself only.
+    pub(crate) async fn begin_setup(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StorageError> {
-        self.pool.begin().await.map_err(storage_error)
+        let mut tx = self.pool.begin().await.map_err(storage_error)?;
+        sqlx::query("LOCK TABLE setup_tokens IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut *tx)
+            .await
+            .map_err(storage_error)?;
+        Ok(tx)
     }
 }

@@ -6,8 +6,8 @@
 //! a power cut). Migrations in `migrations/` are applied at open.
 
 mod errors;
-mod setup;
 mod store;
-mod users;
 
 pub use store::SqliteStore;
+
+tutela_storage::impl_sql_repositories!(SqliteStore, errors::storage_error);

@@ -57,8 +57,8 @@ impl SqliteStore {
 
     /// Starts a write transaction that takes the write lock at once, so two
     /// writers queue on the busy timeout instead of one failing half-way when
-    /// it tries to upgrade a read lock.
-    pub(crate) async fn begin_write(
+    /// it tries to upgrade a read lock. That also serialises setup operations.
+    pub(crate) async fn begin_setup(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {
         self.pool

@@ -13,6 +13,7 @@
 mod error;
 mod repositories;
 mod rows;
+mod sql;
 mod url;
 
 pub use error::StorageError;

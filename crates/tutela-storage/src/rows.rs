@@ -22,6 +22,21 @@ pub struct UserRow {
     pub disabled_at: Option<i64>,
 }
 
+impl From<(Uuid, String, String, i64, Option<i64>)> for UserRow {
+    /// From a `SELECT id, username, role, created_at, disabled_at` tuple.
+    fn from(
+        (id, username, role, created_at, disabled_at): (Uuid, String, String, i64, Option<i64>),
+    ) -> Self {
+        Self {
+            id,
+            username,
+            role,
+            created_at,
+            disabled_at,
+        }
+    }
+}
+
 impl UserRow {
     /// The row a backend writes for `user`. Reading it back through
     /// [`UserRow::into_user`] gives exactly what a later query returns, with
