@@ -1,6 +1,5 @@
 //! The API's error model: one JSON shape, stable codes, the right status.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -107,10 +106,11 @@ impl From<AppError> for ApiError {
 }
 
 impl IntoResponse for ApiError {
-    /// Renders the body now and keeps the error in the response extensions,
-    /// so the outer middleware can add the request id and log the detail.
+    /// Sets the status and carries the error in the response extensions; the
+    /// `observe` middleware, which every route passes through, renders the
+    /// body once, with the request id, and logs the detail.
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body.clone())).into_response();
+        let mut response = self.status.into_response();
         response.extensions_mut().insert(self);
         response
     }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
@@ -109,7 +109,7 @@ fn request_id(req: &Request) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }
 
-/// Re-renders an error response with the request id and logs its detail.
+/// Renders an error response's body with the request id and logs its detail.
 fn finish_error(mut response: Response, request_id: &str, span: &tracing::Span) -> Response {
     let Some(mut error) = response.extensions_mut().remove::<ApiError>() else {
         return response;
@@ -123,14 +123,15 @@ fn finish_error(mut response: Response, request_id: &str, span: &tracing::Span) 
         }
     });
     error.body.request_id = Some(request_id.to_owned());
-    let headers = std::mem::take(response.headers_mut());
-    let mut rendered = (error.status, axum::Json(error.body)).into_response();
-    for (name, value) in &headers {
-        if name != axum::http::header::CONTENT_LENGTH && name != axum::http::header::CONTENT_TYPE {
-            rendered.headers_mut().append(name, value.clone());
-        }
+    let mut rendered = axum::Json(error.body).into_response();
+    *response.body_mut() = std::mem::take(rendered.body_mut());
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    if let Some(content_type) = rendered.headers_mut().remove(header::CONTENT_TYPE) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type);
     }
-    rendered
+    response
 }
 
 /// Turns a panic inside a handler into a 500 [`ApiError`] (the panic message

@@ -4,7 +4,8 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// File name of the embedded database inside the data directory.
+/// File name of the embedded database inside the data directory (used when
+/// no `database_url` is configured).
 pub const DATABASE_FILE: &str = "tutela.db";
 
 /// Length of the root key in bytes (a 256-bit key).
@@ -44,16 +45,6 @@ impl DataDir {
         let key = dir.root_key_path();
         ensure_root_key(&key).map_err(|e| error(&key, e))?;
         Ok(dir)
-    }
-
-    /// The directory itself.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    /// Where the embedded database lives.
-    pub fn database_path(&self) -> PathBuf {
-        self.root.join(DATABASE_FILE)
     }
 
     /// Where encrypted blobs are stored when no object store is configured.
