@@ -1,7 +1,7 @@
 //! The one error type of the use cases, with a stable code, a message for
 //! people and a detail for logs.
 
-use tutela_domain::DomainError;
+use tutela_domain::{AccessDenied, AuthError, DomainError};
 use tutela_storage::StorageError;
 
 /// Why an operation failed.
@@ -10,6 +10,31 @@ pub enum AppError {
     /// A rule of the domain refused the operation; the caller can fix it.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// Access was refused (scope, capability, MFA, attestation, agreement).
+    #[error(transparent)]
+    Access(#[from] AccessDenied),
+    /// Authentication failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// An input value is invalid; `field` names it.
+    #[error("field `{field}` is invalid: {reason}")]
+    Invalid {
+        /// The request field.
+        field: String,
+        /// Why; never the value.
+        reason: String,
+    },
+    /// The object does not exist (answered exactly like one outside the scope).
+    #[error("no such resource")]
+    NotFound,
+    /// The request conflicts with the current state.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// For people.
+        message: &'static str,
+    },
     /// Storage failed; nothing was acknowledged.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -29,10 +54,23 @@ impl AppError {
         }
     }
 
+    /// An invalid field with its reason.
+    pub fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.to_string(),
+        }
+    }
+
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Domain(e) => e.code(),
+            Self::Access(e) => e.code(),
+            Self::Auth(e) => e.code(),
+            Self::Invalid { .. } => "invalid_field",
+            Self::NotFound => "not_found",
+            Self::Conflict { code, .. } => code,
             Self::Storage(e) => e.code(),
             Self::Internal { .. } => "internal",
         }
@@ -42,7 +80,6 @@ impl AppError {
     /// in general terms here; their details go to the log with the request id.
     pub fn message(&self) -> String {
         match self {
-            Self::Domain(e) => e.to_string(),
             Self::Storage(StorageError::Conflict { what }) => {
                 format!("another record already has this {what}")
             }
@@ -51,6 +88,7 @@ impl AppError {
             }
             Self::Storage(_) => "storage failed; nothing was changed".into(),
             Self::Internal { .. } => "internal error; nothing was changed".into(),
+            other => other.to_string(),
         }
     }
 
@@ -58,6 +96,8 @@ impl AppError {
     pub fn field(&self) -> Option<&str> {
         match self {
             Self::Domain(e) => e.field(),
+            Self::Auth(e) => e.field(),
+            Self::Invalid { field, .. } => Some(field),
             Self::Storage(StorageError::Conflict { what: "username" }) => Some("username"),
             _ => None,
         }

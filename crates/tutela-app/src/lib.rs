@@ -1,38 +1,67 @@
 //! Tutela's use cases. Each public method of [`App`] is one operation: it takes
 //! parsed domain values, applies the rules, reads the clock it was given and
 //! calls storage. The HTTP server and the CLI are thin callers of these.
+//!
+//! Operations on personal data take a [`TenantGrant`] and administrative ones
+//! a [`PlatformGrant`] (see [`grants`]): holding one is the proof that the
+//! access decision allowed the call.
 
+mod auth;
+mod clients;
+mod controllers;
 mod error;
+pub mod grants;
+mod keys;
 mod passwords;
 mod setup;
+mod subjects;
 mod tokens;
+mod users;
 
 use std::sync::Arc;
 
-use tutela_domain::Clock;
+use tutela_domain::{Clock, LoginPolicy};
 use tutela_storage::Store;
 
+pub use auth::{CLIENT_TOKEN_PREFIX, Login, MfaEnrollment, SESSION_PREFIX};
+pub use clients::{MAX_TOKEN_LIFETIME, NewClient};
+pub use controllers::NewController;
 pub use error::AppError;
+pub use grants::{PlatformGrant, TenantGrant};
+pub use keys::KeyRing;
 pub use passwords::PasswordHasher;
+pub use subjects::{AttributeView, MAX_PAGE, SubjectView};
 pub use tokens::{digest, random_token_hex};
+pub use users::NewAttestation;
 
-/// The application: storage, clock and the shared expensive resources.
+/// The application: storage, clock, keys and the shared expensive resources.
 /// Cheap to clone; every clone shares the same store and clock.
 #[derive(Debug, Clone)]
 pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    keys: Arc<KeyRing>,
+    policy: LoginPolicy,
     passwords: PasswordHasher,
 }
 
 impl App {
-    /// An application over `store`, reading time from `clock`.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+    /// An application over `store`, reading time from `clock`, with keys
+    /// derived from the data directory's root key and the default sign-in policy.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: KeyRing) -> Self {
         Self {
             store,
             clock,
+            keys: Arc::new(keys),
+            policy: LoginPolicy::default(),
             passwords: PasswordHasher::new(),
         }
+    }
+
+    /// The same application with another sign-in policy.
+    pub fn with_login_policy(mut self, policy: LoginPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// The store, for health checks and shutdown.

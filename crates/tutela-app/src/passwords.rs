@@ -6,7 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash as Phc;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use tokio::sync::Semaphore;
-use tutela_domain::{Password, PasswordHash};
+use tutela_domain::{Password, PasswordHash, Secret};
 
 use crate::AppError;
 
@@ -48,9 +48,11 @@ impl PasswordHasher {
         .await
     }
 
-    /// True when `password` matches `hash`. A malformed stored hash is an
-    /// internal error, not a mismatch, so corruption is noticed.
-    pub async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, AppError> {
+    /// True when `password` matches `hash`. The password is taken as typed,
+    /// without the length rules of [`Password`], so that a rule change never
+    /// locks out an older account. A malformed stored hash is an internal
+    /// error, not a mismatch, so corruption is noticed.
+    pub async fn verify(&self, password: &Secret, hash: &PasswordHash) -> Result<bool, AppError> {
         let password = password.clone();
         let hash = hash.clone();
         self.run(move || {
@@ -59,6 +61,17 @@ impl PasswordHasher {
             Ok(Argon2::default()
                 .verify_password(password.expose().as_bytes(), &parsed)
                 .is_ok())
+        })
+        .await
+    }
+
+    /// Spends the time of one hash on `password` and forgets the result, so
+    /// that a sign-in for an unknown account takes as long as for a known one.
+    pub async fn waste_time(&self, password: &Secret) -> Result<(), AppError> {
+        let password = password.clone();
+        self.run(move || {
+            let _ = Argon2::default().hash_password(password.expose().as_bytes());
+            Ok(())
         })
         .await
     }
@@ -97,12 +110,13 @@ mod tests {
         let b = hasher.hash(&password).await.unwrap();
         assert!(a.0.starts_with("$argon2id$"));
         assert_ne!(a, b, "each hash has its own salt");
-        assert!(hasher.verify(&password, &a).await.unwrap());
-        let wrong = Password::parse("incorrect horse battery").unwrap();
+        let typed = Secret::new("correct horse battery");
+        assert!(hasher.verify(&typed, &a).await.unwrap());
+        let wrong = Secret::new("incorrect horse battery");
         assert!(!hasher.verify(&wrong, &a).await.unwrap());
         assert!(
             hasher
-                .verify(&password, &PasswordHash("garbage".into()))
+                .verify(&typed, &PasswordHash("garbage".into()))
                 .await
                 .is_err()
         );

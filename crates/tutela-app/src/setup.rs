@@ -49,6 +49,7 @@ impl App {
             id: UserId::generate(),
             username,
             role: Role::Administrator,
+            controllers: Vec::new(),
             password_hash,
             created_at: now,
         };

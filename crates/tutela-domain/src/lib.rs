@@ -4,19 +4,45 @@
 //! current instant takes it from a [`Clock`] passed in, so deadline, retention
 //! and calling-hour rules can be tested at exact instants.
 //!
-//! Types here *parse*: a value of [`Username`] or [`Password`] is valid by
+//! Types here *parse*: a value of [`Username`] or [`Purpose`] is valid by
 //! construction, so code that holds one never re-checks it.
 
+pub mod access;
+pub mod agreement;
+pub mod attestation;
+pub mod auth;
+pub mod client;
 pub mod clock;
+pub mod controller;
 pub mod error;
+pub mod ids;
+pub mod masking;
 pub mod secret;
 pub mod setup;
+pub mod subject;
+pub mod text;
 pub mod user;
 
+pub use access::{
+    AccessDenied, Capability, ClientKind, ClientPrincipal, Principal, TenantFacts, UserPrincipal,
+    authorize_platform, authorize_scope, authorize_tenant,
+};
+pub use agreement::{
+    Agreement, AgreementDraft, AgreementTerms, AgreementViolation, AllowedPurpose, DataCategory,
+    InvalidTerms, LegalBasis, Purpose, RetentionRule, SubProcessor,
+};
+pub use attestation::{Attestation, AttestationKind, AttestationProblem, check_attestations};
+pub use auth::{AuthError, LoginPolicy, TotpCode};
+pub use client::MachineClient;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use controller::Controller;
 pub use error::{DomainError, InvalidValue};
+pub use ids::{AttestationId, ClientId, ControllerId, SessionId, SubjectId};
+pub use masking::{Viewer, Visibility, mask, visibility};
 pub use secret::{Secret, SecretDigest};
 pub use setup::{SETUP_TOKEN_VALIDITY, SetupToken};
+pub use subject::{Attribute, AttributeName, AttributeValue, Subject};
+pub use text::{CountryCode, Label};
 pub use user::{NewUser, Password, PasswordHash, Role, User, UserId, Username};
 
 /// An instant on the UTC time line, with microsecond precision in storage.

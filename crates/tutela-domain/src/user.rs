@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::Timestamp;
 use crate::error::InvalidValue;
+use crate::ids::ControllerId;
 use crate::secret::Secret;
 
 /// Stable identifier of a user. This, never the username, is what logs carry.
@@ -170,6 +171,10 @@ pub struct User {
     pub username: Username,
     /// What the user may do.
     pub role: Role,
+    /// The controllers the user works for, sorted. Empty for platform staff.
+    pub controllers: Vec<ControllerId>,
+    /// True once a TOTP authenticator is enrolled and confirmed.
+    pub mfa_enrolled: bool,
     /// When the account was created.
     pub created_at: Timestamp,
     /// When the account was disabled, if it was.
@@ -185,6 +190,8 @@ pub struct NewUser {
     pub username: Username,
     /// Role.
     pub role: Role,
+    /// Controllers the user works for.
+    pub controllers: Vec<ControllerId>,
     /// Hash of the initial password.
     pub password_hash: PasswordHash,
     /// Creation instant, from the clock.

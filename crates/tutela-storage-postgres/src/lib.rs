@@ -8,4 +8,4 @@ mod store;
 
 pub use store::PostgresStore;
 
-tutela_storage::impl_sql_repositories!(PostgresStore, errors::storage_error);
+tutela_storage::impl_sql_repositories!(PostgresStore, sqlx::Postgres, errors::storage_error);

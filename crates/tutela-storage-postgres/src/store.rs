@@ -68,8 +68,16 @@ impl Health for PostgresStore {
 }
 
 impl PostgresStore {
+    /// A write transaction (read committed; each statement is atomic).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StorageError> {
+        self.pool.begin().await.map_err(storage_error)
+    }
+
     /// A transaction that holds the setup lock: issuing a token and completing
-    /// setup both read "no user yet" and then write, so two of them must not
+    /// setup read "no user yet" and then write, and user changes read "another
+    /// administrator remains" and then write, so two of them must not
     /// interleave under read committed. The lock conflicts with itself only.
     pub(crate) async fn begin_setup(
         &self,

@@ -10,4 +10,4 @@ mod store;
 
 pub use store::SqliteStore;
 
-tutela_storage::impl_sql_repositories!(SqliteStore, errors::storage_error);
+tutela_storage::impl_sql_repositories!(SqliteStore, sqlx::Sqlite, errors::storage_error);

@@ -57,14 +57,22 @@ impl SqliteStore {
 
     /// Starts a write transaction that takes the write lock at once, so two
     /// writers queue on the busy timeout instead of one failing half-way when
-    /// it tries to upgrade a read lock. That also serialises setup operations.
-    pub(crate) async fn begin_setup(
+    /// it tries to upgrade a read lock.
+    pub(crate) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {
         self.pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(storage_error)
+    }
+
+    /// A serialised write transaction: SQLite has one writer at a time, so
+    /// every write transaction already is one.
+    pub(crate) async fn begin_setup(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {
+        self.begin_write().await
     }
 }
 

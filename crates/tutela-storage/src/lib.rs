@@ -14,11 +14,26 @@ mod error;
 mod repositories;
 mod rows;
 mod sql;
+mod sql_clients;
+mod sql_controllers;
+mod sql_sessions;
+mod sql_setup;
+mod sql_subjects;
+mod sql_users;
 mod url;
 
 pub use error::StorageError;
 pub use repositories::{
-    Health, Readiness, SetupCompletion, SetupRepository, SetupTokenIssue, Store, UserRepository,
+    ClientRepository, ControllerRepository, Credentials, Health, NewApiToken, NewSession,
+    Readiness, SessionRecord, SessionRepository, SetupCompletion, SetupRepository,
+    SetupTokenIssue, Store, SubjectRepository, ThrottleRepository, TokenRecord, UserChange,
+    UserRepository, UserUpdate,
 };
-pub use rows::{UserRow, micros, timestamp};
+pub use rows::{
+    AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AgreementTuple, AttestationTuple, AttributeTuple,
+    CLIENT_COLUMNS, CONTROLLER_COLUMNS, ClientTuple, ControllerTuple, USER_COLUMNS, UserTuple,
+    agreement_from_row, attestation_from_row, capabilities_text, client_from_row,
+    controller_from_row, corrupt, micros, optional_timestamp, subjects_from_rows, terms_json,
+    timestamp, user_as_stored, user_from_row,
+};
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

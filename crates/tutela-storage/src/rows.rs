@@ -1,73 +1,195 @@
 //! Rows as both backends read them, and their conversion into domain values,
-//! kept here so the two backends cannot drift apart in how they decode.
+//! kept here so the two backends cannot drift apart in how they decode. A
+//! value that no longer parses is reported as corrupt with the column name,
+//! never with the value.
 
-use tutela_domain::{NewUser, Role, Timestamp, User, UserId, Username};
+use tutela_domain::{
+    Agreement, AgreementDraft, AgreementTerms, Attestation, AttestationId, Attribute, ClientId,
+    Controller, ControllerId, CountryCode, Label, MachineClient, NewUser, Role, Subject, SubjectId,
+    Timestamp, User, UserId, Username,
+};
 use uuid::Uuid;
 
 use crate::StorageError;
 
-/// A `users` row with columns in their stored representation
-/// (timestamps as Unix microseconds).
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    /// `users.id`
-    pub id: Uuid,
-    /// `users.username`
-    pub username: String,
-    /// `users.role`
-    pub role: String,
-    /// `users.created_at`, Unix microseconds.
-    pub created_at: i64,
-    /// `users.disabled_at`, Unix microseconds.
-    pub disabled_at: Option<i64>,
+/// The columns of `users` that make a [`User`], in [`UserTuple`] order.
+pub const USER_COLUMNS: &str = "id, username, role, created_at, disabled_at, totp_confirmed_at";
+
+/// A `users` row as selected by [`USER_COLUMNS`].
+pub type UserTuple = (Uuid, String, String, i64, Option<i64>, Option<i64>);
+
+/// Decodes a user row with its controller ids.
+pub fn user_from_row(row: UserTuple, controllers: Vec<Uuid>) -> Result<User, StorageError> {
+    let (id, username, role, created_at, disabled_at, totp_confirmed_at) = row;
+    let mut controllers: Vec<ControllerId> = controllers.into_iter().map(ControllerId).collect();
+    controllers.sort();
+    Ok(User {
+        id: UserId(id),
+        username: Username::parse(&username).map_err(|_| corrupt("users.username"))?,
+        role: role.parse::<Role>().map_err(|_| corrupt("users.role"))?,
+        controllers,
+        mfa_enrolled: totp_confirmed_at.is_some(),
+        created_at: timestamp(created_at, "users.created_at")?,
+        disabled_at: optional_timestamp(disabled_at, "users.disabled_at")?,
+    })
 }
 
-impl From<(Uuid, String, String, i64, Option<i64>)> for UserRow {
-    /// From a `SELECT id, username, role, created_at, disabled_at` tuple.
-    fn from(
-        (id, username, role, created_at, disabled_at): (Uuid, String, String, i64, Option<i64>),
-    ) -> Self {
-        Self {
-            id,
-            username,
-            role,
-            created_at,
-            disabled_at,
-        }
-    }
+/// The user a backend has just written for `user`, as a later read returns it
+/// (instants truncated to the stored microseconds).
+pub fn user_as_stored(user: &NewUser) -> Result<User, StorageError> {
+    user_from_row(
+        (
+            user.id.0,
+            user.username.as_str().to_owned(),
+            user.role.as_str().to_owned(),
+            micros(user.created_at),
+            None,
+            None,
+        ),
+        user.controllers.iter().map(|c| c.0).collect(),
+    )
 }
 
-impl UserRow {
-    /// The row a backend writes for `user`. Reading it back through
-    /// [`UserRow::into_user`] gives exactly what a later query returns, with
-    /// instants truncated to the stored microseconds.
-    pub fn from_new(user: &NewUser) -> Self {
-        Self {
-            id: user.id.0,
-            username: user.username.as_str().to_owned(),
-            role: user.role.as_str().to_owned(),
-            created_at: micros(user.created_at),
-            disabled_at: None,
-        }
-    }
+/// The columns of `controllers`, in [`ControllerTuple`] order.
+pub const CONTROLLER_COLUMNS: &str =
+    "id, name, country, dpo_contact, representative, created_at";
 
-    /// Decodes the row; a value that no longer parses is reported as corrupt
-    /// with the column name, never the value.
-    pub fn into_user(self) -> Result<User, StorageError> {
-        Ok(User {
-            id: UserId(self.id),
-            username: Username::parse(&self.username).map_err(|_| corrupt("users.username"))?,
-            role: self
-                .role
-                .parse::<Role>()
-                .map_err(|_| corrupt("users.role"))?,
-            created_at: timestamp(self.created_at, "users.created_at")?,
-            disabled_at: self
-                .disabled_at
-                .map(|us| timestamp(us, "users.disabled_at"))
-                .transpose()?,
-        })
+/// A `controllers` row.
+pub type ControllerTuple = (Uuid, String, String, String, Option<String>, i64);
+
+/// Decodes a controller row.
+pub fn controller_from_row(row: ControllerTuple) -> Result<Controller, StorageError> {
+    let (id, name, country, dpo_contact, representative, created_at) = row;
+    Ok(Controller {
+        id: ControllerId(id),
+        name: label(&name, "controllers.name")?,
+        country: CountryCode::parse(&country).map_err(|_| corrupt("controllers.country"))?,
+        dpo_contact: label(&dpo_contact, "controllers.dpo_contact")?,
+        representative: representative
+            .map(|r| label(&r, "controllers.representative"))
+            .transpose()?,
+        created_at: timestamp(created_at, "controllers.created_at")?,
+    })
+}
+
+/// The columns of `agreements`, in [`AgreementTuple`] order.
+pub const AGREEMENT_COLUMNS: &str = "controller_id, version, terms, recorded_at, recorded_by";
+
+/// An `agreements` row; `terms` is JSON text.
+pub type AgreementTuple = (Uuid, i64, String, i64, Uuid);
+
+/// Decodes an agreement row, re-checking the terms.
+pub fn agreement_from_row(row: AgreementTuple) -> Result<Agreement, StorageError> {
+    let (controller_id, version, terms, recorded_at, recorded_by) = row;
+    let draft: AgreementDraft =
+        serde_json::from_str(&terms).map_err(|_| corrupt("agreements.terms"))?;
+    Ok(Agreement {
+        controller_id: ControllerId(controller_id),
+        version: u32::try_from(version).map_err(|_| corrupt("agreements.version"))?,
+        terms: AgreementTerms::try_from(draft).map_err(|_| corrupt("agreements.terms"))?,
+        recorded_at: timestamp(recorded_at, "agreements.recorded_at")?,
+        recorded_by: UserId(recorded_by),
+    })
+}
+
+/// Agreement terms as stored: JSON text.
+pub fn terms_json(terms: &AgreementTerms) -> Result<String, StorageError> {
+    serde_json::to_string(terms).map_err(|e| StorageError::Backend {
+        detail: format!("agreement terms do not serialise: {e}"),
+    })
+}
+
+/// The columns of `attestations`, in [`AttestationTuple`] order.
+pub const ATTESTATION_COLUMNS: &str =
+    "id, user_id, kind, version, assessment, attested_at, expires_at, recorded_by";
+
+/// An `attestations` row.
+pub type AttestationTuple = (Uuid, Uuid, String, String, Option<String>, i64, i64, Uuid);
+
+/// Decodes an attestation row.
+pub fn attestation_from_row(row: AttestationTuple) -> Result<Attestation, StorageError> {
+    let (id, user_id, kind, version, assessment, attested_at, expires_at, recorded_by) = row;
+    Ok(Attestation {
+        id: AttestationId(id),
+        user_id: UserId(user_id),
+        kind: kind.parse().map_err(|_| corrupt("attestations.kind"))?,
+        version: label(&version, "attestations.version")?,
+        assessment: assessment
+            .map(|a| label(&a, "attestations.assessment"))
+            .transpose()?,
+        attested_at: timestamp(attested_at, "attestations.attested_at")?,
+        expires_at: timestamp(expires_at, "attestations.expires_at")?,
+        recorded_by: UserId(recorded_by),
+    })
+}
+
+/// The columns of `api_clients`, in [`ClientTuple`] order.
+pub const CLIENT_COLUMNS: &str =
+    "id, controller_id, name, kind, capabilities, created_at, created_by, revoked_at";
+
+/// An `api_clients` row; capabilities are space-separated names.
+pub type ClientTuple = (Uuid, Uuid, String, String, String, i64, Uuid, Option<i64>);
+
+/// Decodes a client row.
+pub fn client_from_row(row: ClientTuple) -> Result<MachineClient, StorageError> {
+    let (id, controller_id, name, kind, capabilities, created_at, created_by, revoked_at) = row;
+    Ok(MachineClient {
+        id: ClientId(id),
+        controller_id: ControllerId(controller_id),
+        name: label(&name, "api_clients.name")?,
+        kind: kind.parse().map_err(|_| corrupt("api_clients.kind"))?,
+        capabilities: capabilities
+            .split_whitespace()
+            .map(|c| c.parse().map_err(|_| corrupt("api_clients.capabilities")))
+            .collect::<Result<_, _>>()?,
+        created_at: timestamp(created_at, "api_clients.created_at")?,
+        created_by: UserId(created_by),
+        revoked_at: optional_timestamp(revoked_at, "api_clients.revoked_at")?,
+    })
+}
+
+/// A client's capabilities as stored: names separated by spaces.
+pub fn capabilities_text(client: &MachineClient) -> String {
+    client
+        .capabilities
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A `subject_attributes` row: subject id, name, category, value.
+pub type AttributeTuple = (Uuid, String, String, String);
+
+/// Assembles subjects from their rows (`(id, controller_id, created_at)`) and
+/// all their attribute rows, keeping the subjects' order.
+pub fn subjects_from_rows(
+    subjects: Vec<(Uuid, Uuid, i64)>,
+    attributes: Vec<AttributeTuple>,
+) -> Result<Vec<Subject>, StorageError> {
+    let mut out = Vec::with_capacity(subjects.len());
+    for (id, controller_id, created_at) in subjects {
+        let mut attrs = Vec::new();
+        for (subject_id, name, category, value) in attributes.iter().filter(|a| a.0 == id) {
+            let _ = subject_id;
+            attrs.push(Attribute {
+                name: name.parse().map_err(|_| corrupt("subject_attributes.name"))?,
+                category: category
+                    .parse()
+                    .map_err(|_| corrupt("subject_attributes.category"))?,
+                value: tutela_domain::AttributeValue::parse(value)
+                    .map_err(|_| corrupt("subject_attributes.value"))?,
+            });
+        }
+        attrs.sort_by(|a, b| a.name.cmp(&b.name));
+        out.push(Subject {
+            id: SubjectId(id),
+            controller_id: ControllerId(controller_id),
+            attributes: attrs,
+            created_at: timestamp(created_at, "subjects.created_at")?,
+        });
     }
+    Ok(out)
 }
 
 /// Stored representation of an instant: Unix microseconds. Both backends use
@@ -81,7 +203,20 @@ pub fn timestamp(micros: i64, column: &str) -> Result<Timestamp, StorageError> {
     Timestamp::from_microsecond(micros).map_err(|_| corrupt(column))
 }
 
-fn corrupt(column: &str) -> StorageError {
+/// Decodes an optional stored instant.
+pub fn optional_timestamp(
+    micros: Option<i64>,
+    column: &str,
+) -> Result<Option<Timestamp>, StorageError> {
+    micros.map(|us| timestamp(us, column)).transpose()
+}
+
+fn label(value: &str, column: &str) -> Result<Label, StorageError> {
+    Label::parse(value).map_err(|_| corrupt(column))
+}
+
+/// A corrupt-column error naming the column.
+pub fn corrupt(column: &str) -> StorageError {
     StorageError::Corrupt {
         detail: format!("{column} holds a value that does not decode"),
     }
