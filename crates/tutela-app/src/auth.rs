@@ -158,8 +158,8 @@ impl App {
         let user = &credentials.user;
         let secret = self.keys.open(user.id.0.as_bytes(), sealed)?;
         let totp = totp_for(secret, user)?;
-        let seconds = u64::try_from(now.as_second())
-            .map_err(|_| AppError::internal("clock before 1970"))?;
+        let seconds =
+            u64::try_from(now.as_second()).map_err(|_| AppError::internal("clock before 1970"))?;
         let Some(step) = totp.check(code.as_str(), seconds) else {
             return Ok(false);
         };
@@ -178,7 +178,9 @@ impl App {
                 return Err(AuthError::Unauthenticated.into());
             };
             let user = session.user;
-            if session.revoked_at.is_some() || session.expires_at <= now || user.disabled_at.is_some()
+            if session.revoked_at.is_some()
+                || session.expires_at <= now
+                || user.disabled_at.is_some()
             {
                 return Err(AuthError::Unauthenticated.into());
             }
@@ -289,7 +291,9 @@ impl App {
             return Err(AuthError::InvalidMfaCode.into());
         }
         self.store.confirm_totp(user.id, now).await?;
-        self.store.complete_session_mfa(session_user.session).await?;
+        self.store
+            .complete_session_mfa(session_user.session)
+            .await?;
         tracing::info!(user_id = %user.id, "MFA enrolled");
         Ok(())
     }

@@ -40,7 +40,10 @@ impl App {
             return Err(AppError::NotFound);
         }
         if new.capabilities.is_empty() {
-            return Err(AppError::invalid("capabilities", "must name at least one capability"));
+            return Err(AppError::invalid(
+                "capabilities",
+                "must name at least one capability",
+            ));
         }
         if let Some(i) = new.capabilities.iter().position(|c| !c.is_tenant()) {
             return Err(AppError::invalid(

@@ -1,8 +1,8 @@
 //! Controllers and their processing agreements.
 
 use tutela_domain::{
-    Agreement, AgreementTerms, Capability, Controller, ControllerId, CountryCode, Label,
-    Principal, authorize_platform, authorize_scope,
+    Agreement, AgreementTerms, Capability, Controller, ControllerId, CountryCode, Label, Principal,
+    authorize_platform, authorize_scope,
 };
 
 use crate::grants::{ManageControllers, PlatformGrant};

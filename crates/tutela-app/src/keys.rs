@@ -49,7 +49,8 @@ impl KeyRing {
     /// nothing between runs.
     pub fn ephemeral() -> Result<Self, AppError> {
         let mut root = [0u8; 32];
-        getrandom::fill(&mut root).map_err(|e| AppError::internal(format!("random source: {e}")))?;
+        getrandom::fill(&mut root)
+            .map_err(|e| AppError::internal(format!("random source: {e}")))?;
         Self::from_root(&root)
     }
 
@@ -58,7 +59,8 @@ impl KeyRing {
     /// to another row. Output: nonce, then ciphertext and tag.
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, AppError> {
         let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|e| AppError::internal(format!("random source: {e}")))?;
+        getrandom::fill(&mut nonce)
+            .map_err(|e| AppError::internal(format!("random source: {e}")))?;
         let mut buffer = plaintext.to_vec();
         self.seal
             .seal_in_place_append_tag(
@@ -119,15 +121,28 @@ mod tests {
         assert!(keys.open(b"user-1", &altered).is_err());
         let other = KeyRing::from_root(&[8; 32]).unwrap();
         assert!(other.open(b"user-1", &sealed).is_err());
-        assert_ne!(keys.seal(b"user-1", b"totp seed").unwrap(), sealed, "fresh nonce");
+        assert_ne!(
+            keys.seal(b"user-1", b"totp seed").unwrap(),
+            sealed,
+            "fresh nonce"
+        );
     }
 
     #[test]
     fn throttle_keys_are_keyed_and_namespaced() {
         let a = KeyRing::from_root(&[1; 32]).unwrap();
         let b = KeyRing::from_root(&[2; 32]).unwrap();
-        assert_eq!(a.throttle_key("account", "mario"), a.throttle_key("account", "mario"));
-        assert_ne!(a.throttle_key("account", "mario"), a.throttle_key("address", "mario"));
-        assert_ne!(a.throttle_key("account", "mario"), b.throttle_key("account", "mario"));
+        assert_eq!(
+            a.throttle_key("account", "mario"),
+            a.throttle_key("account", "mario")
+        );
+        assert_ne!(
+            a.throttle_key("account", "mario"),
+            a.throttle_key("address", "mario")
+        );
+        assert_ne!(
+            a.throttle_key("account", "mario"),
+            b.throttle_key("account", "mario")
+        );
     }
 }

@@ -44,17 +44,26 @@ impl App {
         attributes: Vec<Attribute>,
     ) -> Result<SubjectView, AppError> {
         if attributes.is_empty() {
-            return Err(AppError::invalid("attributes", "must hold at least one attribute"));
+            return Err(AppError::invalid(
+                "attributes",
+                "must hold at least one attribute",
+            ));
         }
         for (i, attribute) in attributes.iter().enumerate() {
             if attributes.iter().take(i).any(|a| a.name == attribute.name) {
-                return Err(AppError::invalid(format!("attributes[{i}].name"), "is given twice"));
+                return Err(AppError::invalid(
+                    format!("attributes[{i}].name"),
+                    "is given twice",
+                ));
             }
             grant
                 .agreement()
                 .allows_category(attribute.category)
                 .map_err(tutela_domain::AccessDenied::from)?;
-            if matches!(attribute.category, DataCategory::Payment | DataCategory::Special) {
+            if matches!(
+                attribute.category,
+                DataCategory::Payment | DataCategory::Special
+            ) {
                 return Err(AppError::invalid(
                     format!("attributes[{i}].category"),
                     "payment and special-category data are stored only with field-level encryption, which this version does not provide yet",
@@ -115,7 +124,10 @@ impl App {
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(AppError::invalid("limit", "must be between 1 and 500"));
         }
-        let page = self.store.subjects(grant.controller(), after, limit).await?;
+        let page = self
+            .store
+            .subjects(grant.controller(), after, limit)
+            .await?;
         tracing::info!(
             actor = %grant.actor(),
             controller_id = %grant.controller(),
@@ -127,7 +139,11 @@ impl App {
     }
 }
 
-fn view<P: TenantPermission>(grant: &TenantGrant<P>, subject: Subject, reveal: bool) -> SubjectView {
+fn view<P: TenantPermission>(
+    grant: &TenantGrant<P>,
+    subject: Subject,
+    reveal: bool,
+) -> SubjectView {
     let viewer = grant.viewer();
     let attributes = subject
         .attributes

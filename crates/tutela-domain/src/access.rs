@@ -230,7 +230,9 @@ pub enum AccessDenied {
     #[error("platform administrators cannot access a controller's personal data")]
     PersonalDataForbidden,
     /// The user's role requires MFA and the user has not enrolled yet.
-    #[error("multi-factor authentication is required for your role: enrol a TOTP authenticator first")]
+    #[error(
+        "multi-factor authentication is required for your role: enrol a TOTP authenticator first"
+    )]
     MfaEnrollmentRequired,
     /// A required attestation is missing or expired.
     #[error(transparent)]
@@ -276,7 +278,10 @@ pub fn authorize_platform(
 /// Decides whether `principal` may see that `controller` exists at all:
 /// users scoped to it and its own machine clients. Administrators see
 /// controllers through [`authorize_platform`] instead.
-pub fn authorize_scope(principal: &Principal, controller: ControllerId) -> Result<(), AccessDenied> {
+pub fn authorize_scope(
+    principal: &Principal,
+    controller: ControllerId,
+) -> Result<(), AccessDenied> {
     let in_scope = match principal {
         Principal::User(user) => user.controllers.contains(&controller),
         Principal::Client(client) => client.controller == controller,
@@ -348,10 +353,18 @@ mod tests {
 
     #[test]
     fn administrators_hold_no_tenant_capability() {
-        assert!(Role::Administrator.capabilities().iter().all(|c| !c.is_tenant()));
+        assert!(
+            Role::Administrator
+                .capabilities()
+                .iter()
+                .all(|c| !c.is_tenant())
+        );
         for role in Role::ALL {
             if role != Role::Administrator {
-                assert!(role.capabilities().iter().all(|c| c.is_tenant()), "{role:?}");
+                assert!(
+                    role.capabilities().iter().all(|c| c.is_tenant()),
+                    "{role:?}"
+                );
             }
         }
         for c in Capability::ALL {
@@ -365,10 +378,20 @@ mod tests {
         let theirs = ControllerId::generate();
         let agent = user(Role::Agent, vec![mine]);
         let purpose: Purpose = "customer_care".parse().unwrap();
-        let facts = TenantFacts { agreement: None, attestations: &[] };
+        let facts = TenantFacts {
+            agreement: None,
+            attestations: &[],
+        };
         let now = Timestamp::UNIX_EPOCH;
         assert_eq!(
-            authorize_tenant(&agent, theirs, Capability::ReadSubjects, &purpose, facts, now),
+            authorize_tenant(
+                &agent,
+                theirs,
+                Capability::ReadSubjects,
+                &purpose,
+                facts,
+                now
+            ),
             Err(AccessDenied::NotFound)
         );
         // In scope, the next check speaks: here the missing attestations.
@@ -380,7 +403,14 @@ mod tests {
         );
         let auditor = user(Role::Auditor, vec![mine]);
         assert_eq!(
-            authorize_tenant(&auditor, mine, Capability::WriteSubjects, &purpose, facts, now),
+            authorize_tenant(
+                &auditor,
+                mine,
+                Capability::WriteSubjects,
+                &purpose,
+                facts,
+                now
+            ),
             Err(AccessDenied::MissingCapability(Capability::WriteSubjects))
         );
         let admin = user(Role::Administrator, vec![mine]);
@@ -404,10 +434,20 @@ mod tests {
             capabilities: vec![Capability::CallGating],
         });
         let purpose: Purpose = "telemarketing".parse().unwrap();
-        let facts = TenantFacts { agreement: None, attestations: &[] };
+        let facts = TenantFacts {
+            agreement: None,
+            attestations: &[],
+        };
         let now = Timestamp::UNIX_EPOCH;
         assert_eq!(
-            authorize_tenant(&dialer, mine, Capability::ReadSubjects, &purpose, facts, now),
+            authorize_tenant(
+                &dialer,
+                mine,
+                Capability::ReadSubjects,
+                &purpose,
+                facts,
+                now
+            ),
             Err(AccessDenied::MissingCapability(Capability::ReadSubjects))
         );
         assert_eq!(

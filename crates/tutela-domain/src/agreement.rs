@@ -210,7 +210,12 @@ impl TryFrom<AgreementDraft> for AgreementTerms {
             return invalid("purposes".into(), "must name at least one purpose");
         }
         for (i, p) in draft.purposes.iter().enumerate() {
-            if draft.purposes.iter().take(i).any(|q| q.purpose == p.purpose) {
+            if draft
+                .purposes
+                .iter()
+                .take(i)
+                .any(|q| q.purpose == p.purpose)
+            {
                 return invalid(format!("purposes[{i}].purpose"), "is listed twice");
             }
         }
@@ -483,7 +488,10 @@ mod tests {
 
         let mut d = draft();
         d.valid_until = Some(d.valid_from);
-        assert_eq!(AgreementTerms::try_from(d).unwrap_err().field, "valid_until");
+        assert_eq!(
+            AgreementTerms::try_from(d).unwrap_err().field,
+            "valid_until"
+        );
 
         let mut d = draft();
         d.operator_countries.clear();

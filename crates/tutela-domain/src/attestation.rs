@@ -82,7 +82,10 @@ impl Attestation {
             ));
         }
         if self.expires_at <= self.attested_at {
-            return Err(("expires_at", InvalidValue::new("must be later than attested_at")));
+            return Err((
+                "expires_at",
+                InvalidValue::new("must be later than attested_at"),
+            ));
         }
         Ok(())
     }
@@ -131,10 +134,12 @@ pub fn check_attestations(
         if of_kind().any(|a| a.current_at(now)) {
             continue;
         }
-        return Err(match of_kind().map(|a| a.expires_at).filter(|e| *e <= now).max() {
-            Some(expired_at) => AttestationProblem::Expired { kind, expired_at },
-            None => AttestationProblem::Missing { kind },
-        });
+        return Err(
+            match of_kind().map(|a| a.expires_at).filter(|e| *e <= now).max() {
+                Some(expired_at) => AttestationProblem::Expired { kind, expired_at },
+                None => AttestationProblem::Missing { kind },
+            },
+        );
     }
     Ok(())
 }
@@ -162,8 +167,16 @@ mod tests {
 
     #[test]
     fn both_kinds_must_be_current() {
-        let c = attestation(AttestationKind::Confidentiality, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
-        let t = attestation(AttestationKind::PrivacyTraining, "2026-01-01T00:00:00Z", "2026-07-01T00:00:00Z");
+        let c = attestation(
+            AttestationKind::Confidentiality,
+            "2026-01-01T00:00:00Z",
+            "2027-01-01T00:00:00Z",
+        );
+        let t = attestation(
+            AttestationKind::PrivacyTraining,
+            "2026-01-01T00:00:00Z",
+            "2026-07-01T00:00:00Z",
+        );
         let now = at("2026-03-01T00:00:00Z");
         assert_eq!(
             check_attestations(&[], now).unwrap_err().code(),
@@ -171,7 +184,9 @@ mod tests {
         );
         assert_eq!(
             check_attestations(&[c.clone()], now),
-            Err(AttestationProblem::Missing { kind: AttestationKind::PrivacyTraining })
+            Err(AttestationProblem::Missing {
+                kind: AttestationKind::PrivacyTraining
+            })
         );
         assert!(check_attestations(&[c.clone(), t.clone()], now).is_ok());
         let later = at("2026-07-01T00:00:00Z");
@@ -182,10 +197,18 @@ mod tests {
 
     #[test]
     fn training_names_its_assessment() {
-        let mut t = attestation(AttestationKind::PrivacyTraining, "2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z");
+        let mut t = attestation(
+            AttestationKind::PrivacyTraining,
+            "2026-01-01T00:00:00Z",
+            "2027-01-01T00:00:00Z",
+        );
         t.assessment = None;
         assert_eq!(t.check().unwrap_err().0, "assessment");
-        let c = attestation(AttestationKind::Confidentiality, "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z");
+        let c = attestation(
+            AttestationKind::Confidentiality,
+            "2026-01-01T00:00:00Z",
+            "2026-01-01T00:00:00Z",
+        );
         assert_eq!(c.check().unwrap_err().0, "expires_at");
     }
 }

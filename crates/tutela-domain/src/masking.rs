@@ -22,12 +22,24 @@ use Visibility::{Clear, Hidden, Masked};
 /// call needs; a DPO sees more; payment and special-category data are never
 /// clear by default for anyone (see [`visibility`] for revealing them).
 pub const ROLE_VISIBILITY: [(Role, [Visibility; 6]); 6] = [
-    (Role::Administrator, [Hidden, Hidden, Hidden, Hidden, Hidden, Hidden]),
+    (
+        Role::Administrator,
+        [Hidden, Hidden, Hidden, Hidden, Hidden, Hidden],
+    ),
     (Role::Dpo, [Clear, Clear, Clear, Masked, Masked, Clear]),
-    (Role::Supervisor, [Clear, Masked, Clear, Masked, Hidden, Masked]),
-    (Role::QualityReviewer, [Masked, Hidden, Hidden, Hidden, Hidden, Masked]),
+    (
+        Role::Supervisor,
+        [Clear, Masked, Clear, Masked, Hidden, Masked],
+    ),
+    (
+        Role::QualityReviewer,
+        [Masked, Hidden, Hidden, Hidden, Hidden, Masked],
+    ),
     (Role::Agent, [Clear, Masked, Masked, Masked, Hidden, Hidden]),
-    (Role::Auditor, [Masked, Masked, Masked, Hidden, Hidden, Masked]),
+    (
+        Role::Auditor,
+        [Masked, Masked, Masked, Hidden, Hidden, Masked],
+    ),
 ];
 
 /// Visibility for machine clients (a CRM synchronising records, a dialer):
@@ -86,14 +98,34 @@ mod tests {
     #[test]
     fn payment_is_never_clear_without_reveal() {
         for role in Role::ALL {
-            assert_ne!(visibility(Viewer::Role(role), DataCategory::Payment, false), Clear, "{role:?}");
-            assert_ne!(visibility(Viewer::Role(role), DataCategory::Special, false), Clear, "{role:?}");
+            assert_ne!(
+                visibility(Viewer::Role(role), DataCategory::Payment, false),
+                Clear,
+                "{role:?}"
+            );
+            assert_ne!(
+                visibility(Viewer::Role(role), DataCategory::Special, false),
+                Clear,
+                "{role:?}"
+            );
         }
-        assert_eq!(visibility(Viewer::Role(Role::Dpo), DataCategory::Payment, true), Clear);
-        assert_eq!(visibility(Viewer::Role(Role::Auditor), DataCategory::Payment, true), Hidden);
-        assert_eq!(visibility(Viewer::Client, DataCategory::Payment, true), Hidden);
+        assert_eq!(
+            visibility(Viewer::Role(Role::Dpo), DataCategory::Payment, true),
+            Clear
+        );
+        assert_eq!(
+            visibility(Viewer::Role(Role::Auditor), DataCategory::Payment, true),
+            Hidden
+        );
+        assert_eq!(
+            visibility(Viewer::Client, DataCategory::Payment, true),
+            Hidden
+        );
         // Reveal does not unmask ordinary categories.
-        assert_eq!(visibility(Viewer::Role(Role::Agent), DataCategory::Contact, true), Masked);
+        assert_eq!(
+            visibility(Viewer::Role(Role::Agent), DataCategory::Contact, true),
+            Masked
+        );
     }
 
     #[test]

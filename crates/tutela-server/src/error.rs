@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tutela_app::AppError;
-use tutela_domain::DomainError;
+use tutela_domain::{AccessDenied, AuthError, DomainError};
 use tutela_storage::StorageError;
 use utoipa::ToSchema;
 
@@ -92,9 +92,19 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         let status = match &error {
+            // Outside the caller's scope and missing look exactly the same.
+            AppError::Access(AccessDenied::NotFound) | AppError::NotFound => {
+                return Self::not_found();
+            }
             AppError::Domain(DomainError::InvalidSetupToken) => StatusCode::UNAUTHORIZED,
             AppError::Domain(DomainError::SetupAlreadyComplete) => StatusCode::CONFLICT,
-            AppError::Storage(StorageError::Conflict { .. }) => StatusCode::CONFLICT,
+            AppError::Access(_) => StatusCode::FORBIDDEN,
+            AppError::Auth(AuthError::Throttled { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Auth(_) => StatusCode::UNAUTHORIZED,
+            AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            AppError::Conflict { .. } | AppError::Storage(StorageError::Conflict { .. }) => {
+                StatusCode::CONFLICT
+            }
             // A storage failure is never the client's fault and never an
             // empty answer: 500, with details in the log under the request id.
             AppError::Storage(_) | AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,

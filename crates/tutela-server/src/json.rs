@@ -122,10 +122,13 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         .with_field(field);
     }
     // "invalid type: string \"…\", expected u32": keep only what was expected.
-    let expected = text
-        .split_once(", expected ")
-        .map(|(_, expected)| format!(": expected {expected}"))
-        .unwrap_or_default();
+    // A domain type's own reason ("must be six digits") quotes no value and
+    // is shown as it is.
+    let expected = match text.split_once(", expected ") {
+        Some((_, expected)) => format!(": expected {expected}"),
+        None if is_domain_reason(text) => format!(": {text}"),
+        None => String::new(),
+    };
     let field = if path == "." || !looks_like_field_name(&path) {
         "body".to_owned()
     } else {
@@ -137,6 +140,12 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         format!("field `{field}` has the wrong type or value{expected}"),
     )
     .with_field(field)
+}
+
+/// Reasons of `tutela_domain::InvalidValue` start like this and never quote
+/// the value; serde's own messages quote it, so they are not repeated.
+fn is_domain_reason(text: &str) -> bool {
+    ["must ", "may ", "is "].iter().any(|p| text.starts_with(p)) && !text.contains(['"', '`', '\''])
 }
 
 /// Field paths as our schemas spell them: `a-z 0-9 _`, dots and `[n]`.

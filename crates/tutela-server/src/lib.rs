@@ -8,6 +8,7 @@
 //! error as `{code, message, field?, request_id}`.
 
 mod error;
+mod extract;
 mod json;
 mod metrics;
 mod middleware;
@@ -20,5 +21,6 @@ mod tls;
 pub use error::{ApiError, ErrorBody};
 pub use openapi::openapi_json;
 pub use router::{HttpSettings, router};
+pub use routes::{Access, RouteInfo, route_table};
 pub use serve::{ClientAddr, ServeError, serve};
 pub use tls::{TlsError, TlsFiles, load_tls_config};

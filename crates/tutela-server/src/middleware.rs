@@ -40,7 +40,15 @@ pub(crate) async fn observe(
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
-    let span = tracing::info_span!("request", %request_id, %method, %route);
+    // `actor` is filled in by authentication: a pseudonymous `user:<uuid>`
+    // or `client:<uuid>`, never a name.
+    let span = tracing::info_span!(
+        "request",
+        %request_id,
+        %method,
+        %route,
+        actor = tracing::field::Empty
+    );
     let started = Instant::now();
 
     let response = async {

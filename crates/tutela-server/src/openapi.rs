@@ -14,14 +14,57 @@ use utoipa::OpenApi;
         crate::routes::health::readyz,
         crate::routes::health::metrics,
         crate::routes::setup::complete_setup,
+        crate::routes::auth::login,
+        crate::routes::auth::logout,
+        crate::routes::auth::me,
+        crate::routes::auth::enroll,
+        crate::routes::auth::confirm,
+        crate::routes::controllers::list,
+        crate::routes::controllers::create,
+        crate::routes::controllers::get,
+        crate::routes::controllers::put_agreement,
+        crate::routes::clients::list,
+        crate::routes::clients::create,
+        crate::routes::clients::rotate,
+        crate::routes::clients::revoke,
+        crate::routes::subjects::list,
+        crate::routes::subjects::create,
+        crate::routes::subjects::get,
+        crate::routes::users::list,
+        crate::routes::users::create,
+        crate::routes::users::get,
+        crate::routes::users::update,
+        crate::routes::users::disable,
+        crate::routes::users::attestations,
+        crate::routes::users::attest,
     ),
     components(schemas(crate::ErrorBody)),
+    modifiers(&BearerAuth),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "setup", description = "First start: the first administrator"),
+        (name = "auth", description = "Sign-in, sessions and MFA"),
+        (name = "controllers", description = "Controllers and their processing agreements"),
+        (name = "users", description = "Staff accounts, roles, scopes and attestations"),
+        (name = "clients", description = "Machine clients and their API tokens"),
+        (name = "subjects", description = "A controller's data subjects, for a declared purpose"),
     )
 )]
 pub(crate) struct ApiDoc;
+
+/// Declares the bearer scheme that sessions and API tokens use.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
 
 /// The OpenAPI document as served at `/openapi.json`.
 pub fn openapi_json() -> utoipa::openapi::OpenApi {

@@ -6,14 +6,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tutela_app::App;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::middleware::{RequestLimits, method_not_allowed, not_found, observe, panic_response};
-use crate::routes::{health, setup};
+use crate::routes::api_router;
 
 /// HTTP behaviour that comes from configuration.
 #[derive(Debug, Clone)]
@@ -45,11 +44,7 @@ pub fn router(app: App, settings: &HttpSettings) -> Router {
     let limits = RequestLimits {
         timeout: settings.request_timeout,
     };
-    let routes = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/v1/setup", post(setup::complete_setup))
+    let routes = api_router()
         .with_state(app)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", crate::openapi_json()))
         .fallback(not_found)

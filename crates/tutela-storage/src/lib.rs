@@ -25,9 +25,9 @@ mod url;
 pub use error::StorageError;
 pub use repositories::{
     ClientRepository, ControllerRepository, Credentials, Health, NewApiToken, NewSession,
-    Readiness, SessionRecord, SessionRepository, SetupCompletion, SetupRepository,
-    SetupTokenIssue, Store, SubjectRepository, ThrottleRepository, TokenRecord, UserChange,
-    UserRepository, UserUpdate,
+    Readiness, SessionRecord, SessionRepository, SetupCompletion, SetupRepository, SetupTokenIssue,
+    Store, SubjectRepository, ThrottleRepository, TokenRecord, UserChange, UserRepository,
+    UserUpdate,
 };
 pub use rows::{
     AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AgreementTuple, AttestationTuple, AttributeTuple,

@@ -51,8 +51,7 @@ pub fn user_as_stored(user: &NewUser) -> Result<User, StorageError> {
 }
 
 /// The columns of `controllers`, in [`ControllerTuple`] order.
-pub const CONTROLLER_COLUMNS: &str =
-    "id, name, country, dpo_contact, representative, created_at";
+pub const CONTROLLER_COLUMNS: &str = "id, name, country, dpo_contact, representative, created_at";
 
 /// A `controllers` row.
 pub type ControllerTuple = (Uuid, String, String, String, Option<String>, i64);
@@ -173,7 +172,9 @@ pub fn subjects_from_rows(
         for (subject_id, name, category, value) in attributes.iter().filter(|a| a.0 == id) {
             let _ = subject_id;
             attrs.push(Attribute {
-                name: name.parse().map_err(|_| corrupt("subject_attributes.name"))?,
+                name: name
+                    .parse()
+                    .map_err(|_| corrupt("subject_attributes.name"))?,
                 category: category
                     .parse()
                     .map_err(|_| corrupt("subject_attributes.category"))?,

@@ -31,31 +31,29 @@ macro_rules! __impl_controller_sql {
                 &self,
                 id: ::tutela_domain::ControllerId,
             ) -> Result<Option<::tutela_domain::Controller>, $crate::StorageError> {
-                let row: Option<$crate::ControllerTuple> = ::sqlx::query_as(
-                    ::sqlx::AssertSqlSafe(format!(
+                let row: Option<$crate::ControllerTuple> =
+                    ::sqlx::query_as(::sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM controllers WHERE id = $1",
                         $crate::CONTROLLER_COLUMNS
-                    )),
-                )
-                .bind(id.0)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err($storage_error)?;
+                    )))
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
                 row.map($crate::controller_from_row).transpose()
             }
 
             async fn list_controllers(
                 &self,
             ) -> Result<Vec<::tutela_domain::Controller>, $crate::StorageError> {
-                let rows: Vec<$crate::ControllerTuple> = ::sqlx::query_as(::sqlx::AssertSqlSafe(
-                    format!(
+                let rows: Vec<$crate::ControllerTuple> =
+                    ::sqlx::query_as(::sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM controllers ORDER BY name, id",
                         $crate::CONTROLLER_COLUMNS
-                    ),
-                ))
-                .fetch_all(&self.pool)
-                .await
-                .map_err($storage_error)?;
+                    )))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
                 rows.into_iter().map($crate::controller_from_row).collect()
             }
 
@@ -102,17 +100,16 @@ macro_rules! __impl_controller_sql {
                 &self,
                 controller: ::tutela_domain::ControllerId,
             ) -> Result<Option<::tutela_domain::Agreement>, $crate::StorageError> {
-                let row: Option<$crate::AgreementTuple> = ::sqlx::query_as(::sqlx::AssertSqlSafe(
-                    format!(
+                let row: Option<$crate::AgreementTuple> =
+                    ::sqlx::query_as(::sqlx::AssertSqlSafe(format!(
                         "SELECT {} FROM agreements WHERE controller_id = $1 \
                          ORDER BY version DESC LIMIT 1",
                         $crate::AGREEMENT_COLUMNS
-                    ),
-                ))
-                .bind(controller.0)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err($storage_error)?;
+                    )))
+                    .bind(controller.0)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
                 row.map($crate::agreement_from_row).transpose()
             }
         }

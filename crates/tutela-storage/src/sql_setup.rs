@@ -84,9 +84,10 @@ macro_rules! __impl_setup_sql {
                     return Ok($crate::SetupCompletion::InvalidToken);
                 }
                 tx.commit().await.map_err(storage_error)?;
-                Ok($crate::SetupCompletion::Created($crate::user_as_stored(&admin)?))
+                Ok($crate::SetupCompletion::Created($crate::user_as_stored(
+                    &admin,
+                )?))
             }
         }
-
     };
 }

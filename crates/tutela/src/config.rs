@@ -12,8 +12,9 @@ use std::time::Duration;
 use figment::providers::{Format, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
+use jiff::SignedDuration;
 use serde::Deserialize;
-use tutela_domain::Secret;
+use tutela_domain::{LoginPolicy, Secret};
 use tutela_server::{HttpSettings, TlsFiles};
 use tutela_storage::DatabaseUrl;
 
@@ -41,6 +42,18 @@ struct RawConfig {
     tls: Option<RawTls>,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
+    auth: RawAuth,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAuth {
+    account_failures: Option<u32>,
+    address_failures: Option<u32>,
+    failure_window_secs: Option<u64>,
+    lockout_secs: Option<u64>,
+    session_lifetime_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +105,8 @@ pub struct Settings {
     pub log_level: String,
     /// Log line format.
     pub log_format: LogFormat,
+    /// Sign-in throttling, lockout and session lifetime.
+    pub login: LoginPolicy,
 }
 
 impl fmt::Debug for Settings {
@@ -104,6 +119,7 @@ impl fmt::Debug for Settings {
             .field("tls", &self.tls)
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
+            .field("login", &self.login)
             .finish()
     }
 }
@@ -405,7 +421,9 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
     let log_level = raw.log.level.unwrap_or_else(|| "info".into());
     tracing_subscriber::EnvFilter::try_new(&log_level)
         .map_err(|e| invalid("log.level", format!("not a valid filter: {e}")))?;
+    let login = login_policy(&raw.auth, &invalid)?;
     Ok(Settings {
+        login,
         data_dir,
         listen,
         database,
@@ -419,6 +437,71 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
         tls,
         log_level,
         log_format: raw.log.format.unwrap_or_default(),
+    })
+}
+
+/// The sign-in policy from `[auth]`, each value bounded so that a typo
+/// cannot switch protection off (a threshold of 0, a lock of 0 seconds).
+fn login_policy(
+    raw: &RawAuth,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<LoginPolicy, ConfigError> {
+    let defaults = LoginPolicy::default();
+    let count = |setting: &str, value: Option<u32>, default: u32, max: u32| {
+        let value = value.unwrap_or(default);
+        if (1..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(invalid(setting, format!("must be between 1 and {max}")))
+        }
+    };
+    let seconds = |setting: &str,
+                   value: Option<u64>,
+                   default: SignedDuration,
+                   min: u64,
+                   max: u64| {
+        match value {
+            None => Ok(default),
+            Some(v) if (min..=max).contains(&v) => i64::try_from(v)
+                .map(SignedDuration::from_secs)
+                .map_err(|_| invalid(setting, "too large".into())),
+            Some(_) => Err(invalid(setting, format!("must be between {min} and {max}"))),
+        }
+    };
+    Ok(LoginPolicy {
+        account_failures: count(
+            "auth.account_failures",
+            raw.account_failures,
+            defaults.account_failures,
+            100,
+        )?,
+        address_failures: count(
+            "auth.address_failures",
+            raw.address_failures,
+            defaults.address_failures,
+            100_000,
+        )?,
+        failure_window: seconds(
+            "auth.failure_window_secs",
+            raw.failure_window_secs,
+            defaults.failure_window,
+            60,
+            86_400,
+        )?,
+        lockout: seconds(
+            "auth.lockout_secs",
+            raw.lockout_secs,
+            defaults.lockout,
+            60,
+            86_400,
+        )?,
+        session_lifetime: seconds(
+            "auth.session_lifetime_secs",
+            raw.session_lifetime_secs,
+            defaults.session_lifetime,
+            300,
+            7 * 86_400,
+        )?,
     })
 }
 

@@ -18,9 +18,18 @@ const ROOT_KEY_LEN: usize = 32;
 /// DIR/keys/root.key    32 random bytes, mode 0600: the local key-encryption root
 /// DIR/blobs/           encrypted objects (recordings, exports)
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DataDir {
     root: PathBuf,
+    root_key: [u8; ROOT_KEY_LEN],
+}
+
+impl std::fmt::Debug for DataDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataDir")
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the data directory could not be prepared. Names the path and reason.
@@ -35,16 +44,22 @@ impl DataDir {
     /// Creates what is missing (directories mode 0700, a fresh root key mode
     /// 0600) and checks what exists (the key must be exactly 32 bytes).
     pub fn prepare(root: &Path) -> Result<Self, DataDirError> {
-        let dir = Self {
+        let mut dir = Self {
             root: root.to_path_buf(),
+            root_key: [0; ROOT_KEY_LEN],
         };
         for path in [dir.root.clone(), dir.keys_dir(), dir.blob_dir()] {
             create_private_dir(&path).map_err(|e| error(&path, e))?;
         }
         warn_if_shared(&dir.root);
         let key = dir.root_key_path();
-        ensure_root_key(&key).map_err(|e| error(&key, e))?;
+        dir.root_key = ensure_root_key(&key).map_err(|e| error(&key, e))?;
         Ok(dir)
+    }
+
+    /// The root key's bytes, from which the service derives its working keys.
+    pub fn root_key(&self) -> &[u8; ROOT_KEY_LEN] {
+        &self.root_key
     }
 
     /// Where encrypted blobs are stored when no object store is configured.
@@ -97,7 +112,7 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
 /// temporary file, which is then hard-linked into place. `hard_link` fails if
 /// the key exists, so two processes starting at once agree on one key, and a
 /// crash can never leave a short key behind.
-fn ensure_root_key(path: &Path) -> io::Result<()> {
+fn ensure_root_key(path: &Path) -> io::Result<[u8; ROOT_KEY_LEN]> {
     if !path.exists() {
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut key = [0u8; ROOT_KEY_LEN];
@@ -123,14 +138,12 @@ fn ensure_root_key(path: &Path) -> io::Result<()> {
     fs::File::open(path)?
         .take(ROOT_KEY_LEN as u64 + 1)
         .read_to_end(&mut existing)?;
-    if existing.len() == ROOT_KEY_LEN {
-        Ok(())
-    } else {
-        Err(io::Error::new(
+    <[u8; ROOT_KEY_LEN]>::try_from(existing.as_slice()).map_err(|_| {
+        io::Error::new(
             io::ErrorKind::InvalidData,
             format!("key file must hold exactly {ROOT_KEY_LEN} bytes"),
-        ))
-    }
+        )
+    })
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tutela_app::{App, AppError};
+use tutela_app::{App, AppError, KeyRing};
 use tutela_domain::{Clock, SetupToken};
 use tutela_server::{ServeError, TlsError, load_tls_config, router, serve};
 use tutela_storage::{OpenMode, StorageError};
@@ -41,8 +41,8 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
-    /// Issuing the setup token failed.
-    #[error("issuing the setup token: {0}")]
+    /// Deriving keys or issuing the setup token failed.
+    #[error("starting the application: {0}")]
     Setup(#[from] AppError),
     /// The server stopped with an error.
     #[error(transparent)]
@@ -83,7 +83,8 @@ pub async fn start(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartError> {
     // The data directory holds the key file and blobs whatever the backend.
-    settings.prepare_data_dir()?;
+    let data_dir = settings.prepare_data_dir()?;
+    let keys = KeyRing::from_root(data_dir.root_key())?;
     let store = open_store(&settings.database, OpenMode::CreateIfMissing)
         .await
         .map_err(|source| StartError::Storage {
@@ -103,7 +104,7 @@ pub async fn start(
     })?;
     // Only now, with TLS loaded and the port bound, is a token issued: a start
     // that fails must not void the token a running instance has printed.
-    let app = App::new(store, clock);
+    let app = App::new(store, clock, keys).with_login_policy(settings.login);
     let setup_token = app.issue_setup_token().await?;
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();

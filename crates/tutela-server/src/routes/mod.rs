@@ -1,4 +1,181 @@
-//! One module per resource; each handler parses, makes one call, maps the result.
+//! Every route of the API, declared once with who may call it. The router is
+//! built from this table and [`crate::route_table`] exposes it, so a test can
+//! try every route as an outsider and fail when a new one is unprotected.
 
+pub(crate) mod auth;
+pub(crate) mod clients;
+pub(crate) mod controllers;
 pub(crate) mod health;
 pub(crate) mod setup;
+pub(crate) mod subjects;
+pub(crate) mod users;
+pub(crate) mod views;
+
+use axum::Router;
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
+use tutela_app::App;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: health, metrics, first-start setup, sign-in.
+    Public,
+    /// Any signed-in principal, acting on itself (its own session and account).
+    Session,
+    /// Administrators only; anyone else is answered as for a missing object.
+    Platform,
+    /// Principals in the scope of the controller named in the path; anyone
+    /// else is answered as for a missing object.
+    Tenant,
+}
+
+/// One route: method, path template and who may call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template, with `{name}` parameters.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+}
+
+/// The route table under construction and the router it builds.
+struct Routes {
+    router: Router<App>,
+    table: Vec<RouteInfo>,
+}
+
+impl Routes {
+    fn add(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        access: Access,
+        handler: MethodRouter<App>,
+    ) -> Self {
+        self.router = self.router.route(path, handler);
+        self.table.push(RouteInfo {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+}
+
+fn routes() -> Routes {
+    use Access::{Platform, Public, Session, Tenant};
+    let r = Routes {
+        router: Router::new(),
+        table: Vec::new(),
+    };
+    r.add("GET", "/healthz", Public, get(health::healthz))
+        .add("GET", "/readyz", Public, get(health::readyz))
+        .add("GET", "/metrics", Public, get(health::metrics))
+        .add("POST", "/v1/setup", Public, post(setup::complete_setup))
+        .add("POST", "/v1/auth/login", Public, post(auth::login))
+        .add("POST", "/v1/auth/logout", Session, post(auth::logout))
+        .add("GET", "/v1/auth/me", Session, get(auth::me))
+        .add("POST", "/v1/auth/mfa/enroll", Session, post(auth::enroll))
+        .add("POST", "/v1/auth/mfa/confirm", Session, post(auth::confirm))
+        .add("GET", "/v1/controllers", Session, get(controllers::list))
+        .add(
+            "POST",
+            "/v1/controllers",
+            Platform,
+            post(controllers::create),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}",
+            Tenant,
+            get(controllers::get),
+        )
+        .add(
+            "PUT",
+            "/v1/controllers/{controller_id}/agreement",
+            Platform,
+            put(controllers::put_agreement),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/clients",
+            Platform,
+            get(clients::list),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/clients",
+            Platform,
+            post(clients::create),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/clients/{client_id}/token",
+            Platform,
+            post(clients::rotate),
+        )
+        .add(
+            "DELETE",
+            "/v1/controllers/{controller_id}/clients/{client_id}",
+            Platform,
+            delete(clients::revoke),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/subjects",
+            Tenant,
+            get(subjects::list),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/subjects",
+            Tenant,
+            post(subjects::create),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/subjects/{subject_id}",
+            Tenant,
+            get(subjects::get),
+        )
+        .add("GET", "/v1/users", Platform, get(users::list))
+        .add("POST", "/v1/users", Platform, post(users::create))
+        .add("GET", "/v1/users/{user_id}", Platform, get(users::get))
+        .add(
+            "PATCH",
+            "/v1/users/{user_id}",
+            Platform,
+            patch(users::update),
+        )
+        .add(
+            "POST",
+            "/v1/users/{user_id}/disable",
+            Platform,
+            post(users::disable),
+        )
+        .add(
+            "GET",
+            "/v1/users/{user_id}/attestations",
+            Platform,
+            get(users::attestations),
+        )
+        .add(
+            "POST",
+            "/v1/users/{user_id}/attestations",
+            Platform,
+            post(users::attest),
+        )
+}
+
+/// The API's routes, with state still to be provided.
+pub(crate) fn api_router() -> Router<App> {
+    routes().router
+}
+
+/// Every API route with its access class. `/openapi.json` and `/docs/` (the
+/// static API description) are served besides these, to anyone.
+pub fn route_table() -> Vec<RouteInfo> {
+    routes().table
+}

@@ -8,6 +8,8 @@ use tutela_app::{PasswordHasher, digest};
 use tutela_domain::{NewUser, Password, Role, SecretDigest, UserId, Username};
 use tutela_storage::{SetupCompletion, SetupTokenIssue, StorageError, Store};
 
+pub use crate::conformance_access::*;
+
 /// Instantiates every conformance test for one backend.
 macro_rules! conformance_suite {
     ($module:ident, $backend:expr) => {
@@ -35,6 +37,14 @@ macro_rules! conformance_suite {
             case!(unknown_user_is_none_not_an_error);
             case!(concurrent_setups_create_exactly_one_administrator);
             case!(closed_store_reports_unavailable_not_empty);
+            case!(controllers_keep_every_agreement_version);
+            case!(users_carry_their_scopes_and_unique_names);
+            case!(the_last_administrator_cannot_be_disabled_or_demoted);
+            case!(disabling_revokes_sessions_and_issued_tokens);
+            case!(totp_steps_are_accepted_once);
+            case!(login_failures_lock_at_the_threshold_within_the_window);
+            case!(subjects_are_reachable_only_through_their_controller);
+            case!(client_tokens_rotate_and_revoke);
         }
     };
 }
@@ -42,20 +52,21 @@ macro_rules! conformance_suite {
 conformance_suite!(sqlite, crate::support::Backend::Sqlite);
 conformance_suite!(postgres, crate::support::Backend::Postgres);
 
-fn t0() -> Timestamp {
+pub fn t0() -> Timestamp {
     "2026-11-22T10:00:00.123456Z".parse().unwrap()
 }
 
-fn later(by_secs: i64) -> Timestamp {
+pub fn later(by_secs: i64) -> Timestamp {
     t0().checked_add(SignedDuration::from_secs(by_secs))
         .unwrap()
 }
 
-async fn admin(name: &str, at: Timestamp) -> NewUser {
+pub async fn admin(name: &str, at: Timestamp) -> NewUser {
     NewUser {
         id: UserId::generate(),
         username: Username::parse(name).unwrap(),
         role: Role::Administrator,
+        controllers: Vec::new(),
         password_hash: PasswordHasher::new()
             .hash(&Password::parse("a long enough password").unwrap())
             .await

@@ -18,6 +18,7 @@
 mod api;
 mod config;
 mod conformance;
+mod conformance_access;
 mod serve_binary;
 mod support;
 mod tls;

@@ -1,0 +1,174 @@
+//! Extractors that authenticate and authorise before a handler runs, so a
+//! caller outside the scope is answered before the body is even read, and a
+//! handler's signature shows what it needs: [`Caller`] (any signed-in
+//! principal), [`Platform<P>`] (an administrator's grant) or [`Tenant<P>`]
+//! (a grant over one controller's personal data for a declared purpose).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query};
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tutela_app::grants::{PlatformPermission, TenantPermission};
+use tutela_app::{App, PlatformGrant, TenantGrant};
+use tutela_domain::{AuthError, ControllerId, Principal, Purpose, Role, Secret};
+
+use crate::{ApiError, ClientAddr};
+
+/// The authenticated principal of the request (a session or an API token).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let bearer = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|t| Secret::new(t.trim()))
+            .ok_or(ApiError::from(tutela_app::AppError::from(
+                AuthError::Unauthenticated,
+            )))?;
+        let principal = app.authenticate(&bearer).await?;
+        tracing::Span::current().record("actor", principal.actor());
+        let caller = Caller(principal);
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+/// An administrator's grant for the platform permission `P`. Anyone else
+/// gets the answer for a missing object.
+#[derive(Debug)]
+pub struct Platform<P: PlatformPermission>(pub PlatformGrant<P>);
+
+impl<P: PlatformPermission> FromRequestParts<App> for Platform<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Caller(principal) = Caller::from_request_parts(parts, app).await?;
+        Ok(Platform(app.grant_platform::<P>(&principal)?))
+    }
+}
+
+/// A grant for the tenant permission `P` over the controller named by the
+/// path's `controller_id`, for the purpose named by the `purpose` query
+/// parameter. Order of checks: authenticated (401), controller in the
+/// caller's scope (else 404, like a missing one), purpose given (400), then
+/// role, MFA, attestations and agreement (403 with their codes).
+#[derive(Debug)]
+pub struct Tenant<P: TenantPermission>(pub TenantGrant<P>);
+
+#[derive(Deserialize)]
+struct PurposeQuery {
+    purpose: Option<String>,
+}
+
+impl<P: TenantPermission> FromRequestParts<App> for Tenant<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Caller(principal) = Caller::from_request_parts(parts, app).await?;
+        let controller = path_controller(parts, app).await?;
+        let is_admin = matches!(&principal, Principal::User(u) if u.role == Role::Administrator);
+        if !is_admin {
+            tutela_domain::authorize_scope(&principal, controller)
+                .map_err(tutela_app::AppError::from)?;
+        }
+        let query = Query::<PurposeQuery>::try_from_uri(&parts.uri)
+            .map_err(|_| ApiError::invalid_field("purpose", "the query string is malformed"))?;
+        let purpose = query.0.purpose.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "missing_field",
+                "query parameter `purpose` is required: declare why personal data is processed",
+            )
+            .with_field("purpose")
+        })?;
+        let purpose: Purpose = purpose
+            .parse()
+            .map_err(|e| ApiError::invalid_field("purpose", e))?;
+        Ok(Tenant(
+            app.grant_tenant::<P>(&principal, controller, purpose)
+                .await?,
+        ))
+    }
+}
+
+/// The `controller_id` path parameter; one that does not parse names nothing (404).
+async fn path_controller(parts: &mut Parts, app: &App) -> Result<ControllerId, ApiError> {
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
+        .await
+        .map_err(|_| ApiError::not_found())?;
+    params
+        .get("controller_id")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Path parameters; a value that does not parse (not a UUID) names nothing,
+/// so it is answered 404 like a missing object.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<App> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, app)
+            .await
+            .map(|Path(value)| ApiPath(value))
+            .map_err(|_| ApiError::not_found())
+    }
+}
+
+/// Query parameters; errors name no value (a query can hold anything).
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::try_from_uri(&parts.uri)
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    "the query string has an unknown parameter or a value of the wrong type",
+                )
+            })
+    }
+}
+
+/// The network address of the peer (for sign-in throttling). Behind a
+/// reverse proxy this is the proxy's address.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<ClientAddr>>()
+                .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |c| c.0.0.ip()),
+        ))
+    }
+}
