@@ -15,10 +15,13 @@
     missing_docs
 )]
 
+mod access;
 mod api;
 mod config;
 mod conformance;
 mod conformance_access;
+mod logs;
+mod scenario;
 mod serve_binary;
 mod support;
 mod tls;
