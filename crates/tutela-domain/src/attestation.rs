@@ -183,7 +183,7 @@ mod tests {
             "attestation_missing"
         );
         assert_eq!(
-            check_attestations(&[c.clone()], now),
+            check_attestations(std::slice::from_ref(&c), now),
             Err(AttestationProblem::Missing {
                 kind: AttestationKind::PrivacyTraining
             })
