@@ -267,4 +267,29 @@ fn the_shipped_example_configuration_is_valid() {
     .unwrap();
     assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(settings.http.body_limit_bytes, 1_048_576);
+    assert_eq!(settings.login, tutela_domain::LoginPolicy::default());
+}
+
+#[test]
+fn sign_in_rules_are_settings_with_bounds() {
+    let settings = Settings::load(&Sources {
+        env: env(&[
+            ("TUTELA_AUTH__ACCOUNT_FAILURES", "3"),
+            ("TUTELA_AUTH__LOCKOUT_SECS", "3600"),
+        ]),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(settings.login.account_failures, 3);
+    assert_eq!(settings.login.lockout, jiff::SignedDuration::from_hours(1));
+    assert_eq!(settings.login.address_failures, 50, "default kept");
+    let err = Settings::load(&Sources {
+        env: env(&[("TUTELA_AUTH__ACCOUNT_FAILURES", "0")]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    let ConfigError::Invalid { setting, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(setting, "auth.account_failures");
 }
