@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tutela_app::App;
-use tutela_domain::{Password, Role, Secret, SetupToken, User, Username};
+use tutela_domain::{Password, Secret, SetupToken, Username};
 use utoipa::ToSchema;
 
 use crate::ApiError;
 use crate::json::ApiJson;
+use crate::routes::views::UserView;
 
 /// Creates the first administrator.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -23,31 +24,6 @@ pub(crate) struct SetupRequest {
     /// At least 12 characters.
     #[schema(value_type = String)]
     password: Secret,
-}
-
-/// A user account as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct UserView {
-    /// Stable identifier.
-    id: uuid::Uuid,
-    /// Sign-in name.
-    username: String,
-    /// Role name.
-    #[schema(value_type = String, example = "administrator")]
-    role: Role,
-    /// Creation instant, RFC 3339 in UTC.
-    created_at: String,
-}
-
-impl From<User> for UserView {
-    fn from(user: User) -> Self {
-        Self {
-            id: user.id.0,
-            username: user.username.as_str().to_owned(),
-            role: user.role,
-            created_at: user.created_at.to_string(),
-        }
-    }
 }
 
 /// Creates the first administrator with the one-time setup token. Refused
