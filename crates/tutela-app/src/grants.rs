@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 
 use tutela_domain::{
     Agreement, Capability, ControllerId, Principal, Purpose, TenantFacts, UserId, Viewer,
-    authorize_platform, authorize_tenant,
+    authorize_personal_data_scope, authorize_platform, authorize_tenant,
 };
 
 use crate::{App, AppError};
@@ -142,10 +142,7 @@ impl App {
     ) -> Result<TenantGrant<P>, AppError> {
         // Scope first, before reading anything about the controller, so a
         // caller outside it gets exactly the answer for a missing object.
-        if !matches!(principal, Principal::User(u) if u.role == tutela_domain::Role::Administrator)
-        {
-            tutela_domain::authorize_scope(principal, controller)?;
-        }
+        authorize_personal_data_scope(principal, controller)?;
         let agreement = self.store.current_agreement(controller).await?;
         let attestations = match principal {
             Principal::User(user) => self.store.attestations(user.id).await?,

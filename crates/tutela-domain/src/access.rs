@@ -304,9 +304,25 @@ pub struct TenantFacts<'a> {
     pub attestations: &'a [Attestation],
 }
 
+/// The part of a personal-data decision that needs nothing from storage:
+/// administrators never (`PersonalDataForbidden`), anyone else only within
+/// their scope (else `NotFound`). Callers run it before reading anything
+/// about the controller; [`authorize_tenant`] starts with it.
+pub fn authorize_personal_data_scope(
+    principal: &Principal,
+    controller: ControllerId,
+) -> Result<(), AccessDenied> {
+    if let Principal::User(user) = principal
+        && user.role == Role::Administrator
+    {
+        return Err(AccessDenied::PersonalDataForbidden);
+    }
+    authorize_scope(principal, controller)
+}
+
 /// Decides an operation on `controller`'s personal data for `purpose` at
 /// `now`, in this order, so that a caller outside the scope learns nothing:
-/// scope (else `NotFound`), administrator (never), MFA, capability,
+/// administrator (never), scope (else `NotFound`), MFA, capability,
 /// attestations (people only), agreement and purpose.
 pub fn authorize_tenant(
     principal: &Principal,
@@ -316,12 +332,7 @@ pub fn authorize_tenant(
     facts: TenantFacts<'_>,
     now: Timestamp,
 ) -> Result<(), AccessDenied> {
-    if let Principal::User(user) = principal
-        && user.role == Role::Administrator
-    {
-        return Err(AccessDenied::PersonalDataForbidden);
-    }
-    authorize_scope(principal, controller)?;
+    authorize_personal_data_scope(principal, controller)?;
     let granted = match principal {
         Principal::User(user) => user.role.capabilities().contains(&capability),
         Principal::Client(client) => client.capabilities.contains(&capability),

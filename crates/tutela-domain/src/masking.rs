@@ -60,10 +60,6 @@ pub enum Viewer {
 /// declared purpose: it turns `Masked` into `Clear` for those two categories
 /// only, and never makes a hidden field visible.
 pub fn visibility(viewer: Viewer, category: DataCategory, reveal: bool) -> Visibility {
-    let index = DataCategory::ALL
-        .iter()
-        .position(|c| *c == category)
-        .unwrap_or(0);
     let row = match viewer {
         Viewer::Role(role) => ROLE_VISIBILITY
             .iter()
@@ -71,7 +67,11 @@ pub fn visibility(viewer: Viewer, category: DataCategory, reveal: bool) -> Visib
             .map_or([Hidden; 6], |(_, row)| *row),
         Viewer::Client => CLIENT_VISIBILITY,
     };
-    let base = row.get(index).copied().unwrap_or(Hidden);
+    let base = DataCategory::ALL
+        .iter()
+        .position(|c| *c == category)
+        .and_then(|index| row.get(index).copied())
+        .unwrap_or(Hidden);
     let sensitive = matches!(category, DataCategory::Payment | DataCategory::Special);
     match base {
         Masked if reveal && sensitive => Clear,

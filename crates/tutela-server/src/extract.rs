@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tutela_app::grants::{PlatformPermission, TenantPermission};
 use tutela_app::{App, PlatformGrant, TenantGrant};
-use tutela_domain::{AuthError, ControllerId, Principal, Purpose, Role, Secret};
+use tutela_domain::{AuthError, ControllerId, Principal, Purpose, Secret};
 
 use crate::{ApiError, ClientAddr};
 
@@ -66,9 +66,10 @@ impl<P: PlatformPermission> FromRequestParts<App> for Platform<P> {
 
 /// A grant for the tenant permission `P` over the controller named by the
 /// path's `controller_id`, for the purpose named by the `purpose` query
-/// parameter. Order of checks: authenticated (401), controller in the
-/// caller's scope (else 404, like a missing one), purpose given (400), then
-/// role, MFA, attestations and agreement (403 with their codes).
+/// parameter. Order of checks: authenticated (401), not an administrator
+/// (403) and controller in the caller's scope (else 404, like a missing
+/// one), purpose given (400), then role, MFA, attestations and agreement
+/// (403 with their codes).
 #[derive(Debug)]
 pub struct Tenant<P: TenantPermission>(pub TenantGrant<P>);
 
@@ -83,11 +84,8 @@ impl<P: TenantPermission> FromRequestParts<App> for Tenant<P> {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let Caller(principal) = Caller::from_request_parts(parts, app).await?;
         let controller = path_controller(parts, app).await?;
-        let is_admin = matches!(&principal, Principal::User(u) if u.role == Role::Administrator);
-        if !is_admin {
-            tutela_domain::authorize_scope(&principal, controller)
-                .map_err(tutela_app::AppError::from)?;
-        }
+        tutela_domain::authorize_personal_data_scope(&principal, controller)
+            .map_err(tutela_app::AppError::from)?;
         let query = Query::<PurposeQuery>::try_from_uri(&parts.uri)
             .map_err(|_| ApiError::invalid_field("purpose", "the query string is malformed"))?;
         let purpose = query.0.purpose.ok_or_else(|| {

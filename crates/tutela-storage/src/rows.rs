@@ -169,8 +169,7 @@ pub fn subjects_from_rows(
     let mut out = Vec::with_capacity(subjects.len());
     for (id, controller_id, created_at) in subjects {
         let mut attrs = Vec::new();
-        for (subject_id, name, category, value) in attributes.iter().filter(|a| a.0 == id) {
-            let _ = subject_id;
+        for (_, name, category, value) in attributes.iter().filter(|a| a.0 == id) {
             attrs.push(Attribute {
                 name: name
                     .parse()

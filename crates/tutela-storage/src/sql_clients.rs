@@ -160,26 +160,30 @@ macro_rules! __impl_client_sql {
                 &self,
                 digest: ::tutela_domain::SecretDigest,
             ) -> Result<Option<$crate::TokenRecord>, $crate::StorageError> {
-                let token: Option<(::uuid::Uuid, i64, Option<i64>)> = ::sqlx::query_as(
-                    "SELECT client_id, expires_at, revoked_at FROM api_tokens WHERE digest = $1",
-                )
-                .bind(digest.0.as_slice())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err($storage_error)?;
-                let Some((client_id, expires_at, revoked_at)) = token else {
+                // Every request of a machine client comes through here: the
+                // token and its client in one query.
+                #[allow(clippy::type_complexity)]
+                let row: Option<(
+                    i64, Option<i64>,
+                    ::uuid::Uuid, ::uuid::Uuid, String, String, String, i64, ::uuid::Uuid, Option<i64>,
+                )> = ::sqlx::query_as(
+                        "SELECT t.expires_at, t.revoked_at, c.id, c.controller_id, c.name, c.kind, \
+                         c.capabilities, c.created_at, c.created_by, c.revoked_at \
+                         FROM api_tokens t JOIN api_clients c ON c.id = t.client_id WHERE t.digest = $1",
+                    )
+                    .bind(digest.0.as_slice())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
+                let Some((
+                    expires_at, revoked_at,
+                    id, controller_id, name, kind, capabilities, created_at, created_by, client_revoked,
+                )) = row
+                else {
                     return Ok(None);
                 };
-                let row: Option<$crate::ClientTuple> = ::sqlx::query_as(::sqlx::AssertSqlSafe(
-                    format!("SELECT {} FROM api_clients WHERE id = $1", $crate::CLIENT_COLUMNS),
-                ))
-                .bind(client_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err($storage_error)?;
-                let Some(row) = row else {
-                    return Err($crate::corrupt("api_tokens.client_id"));
-                };
+                let row: $crate::ClientTuple =
+                    (id, controller_id, name, kind, capabilities, created_at, created_by, client_revoked);
                 Ok(Some($crate::TokenRecord {
                     client: $crate::client_from_row(row)?,
                     expires_at: $crate::timestamp(expires_at, "api_tokens.expires_at")?,

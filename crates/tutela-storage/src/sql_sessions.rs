@@ -32,22 +32,34 @@ macro_rules! __impl_session_sql {
                 &self,
                 digest: ::tutela_domain::SecretDigest,
             ) -> Result<Option<$crate::SessionRecord>, $crate::StorageError> {
+                // Every authenticated request comes through here: the session
+                // and its user in one query, then the user's scopes.
                 let mut conn = self.pool.acquire().await.map_err($storage_error)?;
-                let row: Option<(::uuid::Uuid, ::uuid::Uuid, i64, bool, Option<i64>)> =
-                    ::sqlx::query_as(
-                        "SELECT id, user_id, expires_at, mfa_pending, revoked_at \
-                         FROM sessions WHERE digest = $1",
+                #[allow(clippy::type_complexity)]
+                let row: Option<(
+                    ::uuid::Uuid, i64, bool, Option<i64>,
+                    ::uuid::Uuid, String, String, i64, Option<i64>, Option<i64>,
+                )> = ::sqlx::query_as(
+                        "SELECT s.id, s.expires_at, s.mfa_pending, s.revoked_at, \
+                         u.id, u.username, u.role, u.created_at, u.disabled_at, u.totp_confirmed_at \
+                         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.digest = $1",
                     )
                     .bind(digest.0.as_slice())
                     .fetch_optional(&mut *conn)
                     .await
                     .map_err($storage_error)?;
-                let Some((id, user_id, expires_at, mfa_pending, revoked_at)) = row else {
+                let Some((
+                    id, expires_at, mfa_pending, revoked_at,
+                    user_id, username, role, created_at, disabled_at, totp_confirmed_at,
+                )) = row
+                else {
                     return Ok(None);
                 };
-                let Some(user) = load_user(&mut conn, user_id).await? else {
-                    return Err($crate::corrupt("sessions.user_id"));
-                };
+                let controllers = user_controller_ids(&mut conn, user_id).await?;
+                let user = $crate::user_from_row(
+                    (user_id, username, role, created_at, disabled_at, totp_confirmed_at),
+                    controllers,
+                )?;
                 Ok(Some($crate::SessionRecord {
                     id: ::tutela_domain::SessionId(id),
                     user,
