@@ -10,6 +10,7 @@
 pub mod access;
 pub mod agreement;
 pub mod attestation;
+pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod clock;

@@ -1,0 +1,520 @@
+//! Sealing events into a chain and checking a chain back.
+//!
+//! Each event's canonical bytes are a leaf of the chain's RFC 6962 tree and a
+//! link of a hash chain (`chain_hash[n] = SHA-256(chain_hash[n-1] || leaf[n])`).
+//! The last event of every appended batch carries a *seal*: the tree's
+//! frontier and an Ed25519 signature over the tree head at that size, so every
+//! acknowledged event is covered by a signature that the database alone cannot
+//! forge. Checkpoints are the same signed tree heads, kept apart (every N
+//! events and on demand) for publication and consistency proofs.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+use super::encoding::{decode, encode};
+use super::event::{AuditEvent, ChainId, Pseudonym};
+use super::merkle::{Frontier, Hash, leaf_hash};
+use crate::Timestamp;
+
+/// The columns stored beside an event's bytes so it can be found by time,
+/// actor, object and subject. Verification checks them against the bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditIndex {
+    /// The event's instant.
+    pub instant: Timestamp,
+    /// The actor as text (`user:<uuid>`, `client:<uuid>`, `anonymous`, `operator`).
+    pub actor: String,
+    /// The action's name.
+    pub action: String,
+    /// The object as text (`kind` or `kind:id`).
+    pub object: Option<String>,
+    /// The subject's pseudonym.
+    pub subject: Option<Pseudonym>,
+}
+
+impl AuditIndex {
+    /// The index columns of `event`.
+    pub fn of(event: &AuditEvent) -> Self {
+        Self {
+            instant: event.instant,
+            actor: event.actor.to_string(),
+            action: event.action.as_str().to_owned(),
+            object: event.object.as_ref().map(ToString::to_string),
+            subject: event.subject,
+        }
+    }
+}
+
+/// One stored event, as appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// The chain.
+    pub chain: ChainId,
+    /// Position in the chain, from 0.
+    pub seq: u64,
+    /// Search columns (derived from `body`).
+    pub index: AuditIndex,
+    /// The canonical bytes ([`encode`]).
+    pub body: Vec<u8>,
+    /// The hash chain's value after this event.
+    pub chain_hash: Hash,
+    /// On the last event of a batch: [`Seal::encode`].
+    pub seal: Option<Vec<u8>>,
+}
+
+impl AuditRecord {
+    /// Bytes this record occupies in storage (for throughput figures).
+    pub fn stored_len(&self) -> usize {
+        16 + 8
+            + 8
+            + self.index.actor.len()
+            + self.index.action.len()
+            + self.index.object.as_ref().map_or(0, String::len)
+            + self.index.subject.map_or(0, |_| 32)
+            + self.body.len()
+            + 32
+            + self.seal.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// A tree head: what a signature covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TreeHead {
+    /// The chain.
+    pub chain: ChainId,
+    /// Number of events covered.
+    pub size: u64,
+    /// RFC 6962 root of those events.
+    pub root: Hash,
+    /// Hash chain value after the last of them.
+    pub chain_hash: Hash,
+    /// When the head was signed.
+    pub instant: Timestamp,
+}
+
+impl TreeHead {
+    /// The exact bytes that are signed (domain-separated, fixed layout).
+    pub fn message(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(128);
+        m.extend_from_slice(b"tutela/audit/tree-head/v1\0");
+        m.extend_from_slice(self.chain.as_uuid().as_bytes());
+        m.extend_from_slice(&self.size.to_be_bytes());
+        m.extend_from_slice(&self.root);
+        m.extend_from_slice(&self.chain_hash);
+        m.extend_from_slice(&self.instant.as_microsecond().to_be_bytes());
+        m
+    }
+}
+
+/// Identifies a signing key: the first 8 bytes of SHA-256 of its public key.
+pub type KeyId = [u8; 8];
+
+/// The key id of an Ed25519 public key.
+pub fn key_id(public_key: &[u8]) -> KeyId {
+    let digest: Hash = Sha256::digest(public_key).into();
+    let mut id = [0u8; 8];
+    id.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
+    id
+}
+
+/// A signed tree head kept as a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// What was signed.
+    pub head: TreeHead,
+    /// Which key signed it.
+    pub key_id: KeyId,
+    /// Ed25519 signature over [`TreeHead::message`].
+    pub signature: Vec<u8>,
+}
+
+/// The seal on the last event of a batch: the signed tree head at that size
+/// (its instant is the event's) and the frontier to continue from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seal {
+    /// Which key signed.
+    pub key_id: KeyId,
+    /// 64-byte Ed25519 signature.
+    pub signature: [u8; 64],
+    /// The tree's frontier after this event.
+    pub frontier: Frontier,
+}
+
+impl Seal {
+    /// Stored form: key id, signature, frontier.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(72 + 8 + 32 * 32);
+        out.extend_from_slice(&self.key_id);
+        out.extend_from_slice(&self.signature);
+        out.extend_from_slice(&self.frontier.encode());
+        out
+    }
+
+    /// Parses [`Seal::encode`]'s output.
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let (key_id, rest) = bytes.split_first_chunk::<8>()?;
+        let (signature, rest) = rest.split_first_chunk::<64>()?;
+        Some(Self {
+            key_id: *key_id,
+            signature: *signature,
+            frontier: Frontier::decode(rest)?,
+        })
+    }
+}
+
+/// Checks signatures; the application provides it with the trusted public keys.
+pub trait SignatureCheck {
+    /// True when `signature` is a valid signature of `message` by key `key_id`.
+    fn verify(&self, key_id: &KeyId, message: &[u8], signature: &[u8]) -> bool;
+}
+
+/// The position of a chain's next event: what the appender keeps per chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainState {
+    chain: ChainId,
+    next_seq: u64,
+    chain_hash: Hash,
+    frontier: Frontier,
+}
+
+/// The hash chain's value before the first event.
+const GENESIS: Hash = [0; 32];
+
+fn link(previous: &Hash, leaf: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update(previous);
+    h.update(leaf);
+    h.finalize().into()
+}
+
+impl ChainState {
+    /// An empty chain.
+    pub fn genesis(chain: ChainId) -> Self {
+        Self {
+            chain,
+            next_seq: 0,
+            chain_hash: GENESIS,
+            frontier: Frontier::default(),
+        }
+    }
+
+    /// Continues after `last`, the chain's last stored event, which must
+    /// carry a seal (every batch ends with one); `None` if it does not.
+    pub fn resume(last: &AuditRecord) -> Option<Self> {
+        let seal = Seal::decode(last.seal.as_deref()?)?;
+        (seal.frontier.size() == last.seq + 1).then(|| Self {
+            chain: last.chain,
+            next_seq: last.seq + 1,
+            chain_hash: last.chain_hash,
+            frontier: seal.frontier,
+        })
+    }
+
+    /// The chain.
+    pub fn chain(&self) -> ChainId {
+        self.chain
+    }
+
+    /// Number of events so far.
+    pub fn size(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The hash chain's current value.
+    pub fn chain_hash(&self) -> Hash {
+        self.chain_hash
+    }
+
+    /// The current frontier.
+    pub fn frontier(&self) -> &Frontier {
+        &self.frontier
+    }
+
+    /// Appends `event` (whose chain must be this one) and returns its record,
+    /// unsealed.
+    pub fn append(&mut self, event: &AuditEvent) -> AuditRecord {
+        let seq = self.next_seq;
+        let body = encode(self.chain, seq, event);
+        self.push(&body);
+        AuditRecord {
+            chain: self.chain,
+            seq,
+            index: AuditIndex::of(event),
+            body,
+            chain_hash: self.chain_hash,
+            seal: None,
+        }
+    }
+
+    fn push(&mut self, body: &[u8]) -> Hash {
+        let leaf = leaf_hash(body);
+        self.chain_hash = link(&self.chain_hash, &leaf);
+        self.frontier.push(leaf);
+        self.next_seq += 1;
+        leaf
+    }
+
+    /// The tree head now, stamped with `instant`.
+    pub fn head(&self, instant: Timestamp) -> TreeHead {
+        TreeHead {
+            chain: self.chain,
+            size: self.next_seq,
+            root: self.frontier.root(),
+            chain_hash: self.chain_hash,
+            instant,
+        }
+    }
+}
+
+/// What is wrong with a chain, at the first event where it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Positions jump: this event is missing.
+    Missing,
+    /// The position appears twice or goes backwards.
+    Duplicate,
+    /// The stored bytes are not an event.
+    Undecodable(&'static str),
+    /// The event's own bytes name another position or chain: events were
+    /// reordered, moved or inserted.
+    Misplaced {
+        /// The chain the bytes name.
+        chain: ChainId,
+        /// The position the bytes name.
+        seq: u64,
+    },
+    /// A search column disagrees with the event's bytes.
+    IndexMismatch(&'static str),
+    /// The hash chain does not continue here: the event was altered.
+    HashMismatch,
+    /// The seal is malformed, or its frontier is not the tree's.
+    BadSeal,
+    /// The signature over the tree head at this event fails: some event
+    /// since the previous seal was altered.
+    BadSignature {
+        /// First event covered by the failing signature alone.
+        since: u64,
+    },
+    /// A checkpoint's tree head is not the chain's at its size.
+    CheckpointMismatch {
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// A checkpoint's signature fails.
+    CheckpointSignature {
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// A checkpoint covers more events than the chain holds: events were
+    /// removed from the end.
+    CheckpointBeyondEnd {
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The last events carry no signature: they were added by someone
+    /// without the signing key.
+    UnsignedTail,
+}
+
+/// A chain failed verification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Break {
+    /// Which chain.
+    pub chain: ChainId,
+    /// The first bad event's position (or the chain's length for problems
+    /// at the end).
+    pub seq: u64,
+    /// Why.
+    pub problem: Problem,
+}
+
+impl fmt::Display for Break {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (chain, seq) = (self.chain, self.seq);
+        match &self.problem {
+            Problem::Missing => write!(f, "{chain}: event {seq} is missing"),
+            Problem::Duplicate => write!(f, "{chain}: event {seq} is stored twice or out of order"),
+            Problem::Undecodable(why) => write!(f, "{chain}: event {seq} is undecodable ({why})"),
+            Problem::Misplaced { chain: c, seq: s } => write!(
+                f,
+                "{chain}: event {seq} is misplaced: its content says {c} event {s} (reordered or inserted)"
+            ),
+            Problem::IndexMismatch(column) => write!(
+                f,
+                "{chain}: event {seq}: stored column `{column}` does not match the event"
+            ),
+            Problem::HashMismatch => write!(f, "{chain}: event {seq}: hash mismatch (altered)"),
+            Problem::BadSeal => write!(f, "{chain}: event {seq}: malformed or inconsistent seal"),
+            Problem::BadSignature { since } => write!(
+                f,
+                "{chain}: event {seq}: bad signature over events {since}..={seq} (one of them was altered)"
+            ),
+            Problem::CheckpointMismatch { size } => write!(
+                f,
+                "{chain}: checkpoint at {size} events is inconsistent with the chain"
+            ),
+            Problem::CheckpointSignature { size } => {
+                write!(f, "{chain}: checkpoint at {size} events: bad signature")
+            }
+            Problem::CheckpointBeyondEnd { size } => write!(
+                f,
+                "{chain}: checkpoint at {size} events but the chain ends at {seq}: events were removed"
+            ),
+            Problem::UnsignedTail => write!(
+                f,
+                "{chain}: events from {seq} on carry no signature (added without the key)"
+            ),
+        }
+    }
+}
+
+/// What a verified chain holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// The chain.
+    pub chain: ChainId,
+    /// Events checked.
+    pub events: u64,
+    /// Checkpoints checked.
+    pub checkpoints: u64,
+    /// Stored bytes read.
+    pub bytes: u64,
+    /// The verified head (root and chain hash at the end).
+    pub root: Hash,
+}
+
+/// Checks one chain, fed its records in position order.
+pub struct ChainVerifier<'a> {
+    state: ChainState,
+    checkpoints: VecDeque<Checkpoint>,
+    checked_checkpoints: u64,
+    keys: &'a dyn SignatureCheck,
+    last_sealed: Option<u64>,
+    bytes: u64,
+}
+
+impl<'a> ChainVerifier<'a> {
+    /// A verifier for `chain`, with its checkpoints (any order) and the
+    /// trusted keys.
+    pub fn new(
+        chain: ChainId,
+        mut checkpoints: Vec<Checkpoint>,
+        keys: &'a dyn SignatureCheck,
+    ) -> Self {
+        checkpoints.sort_by_key(|c| c.head.size);
+        Self {
+            state: ChainState::genesis(chain),
+            checkpoints: checkpoints.into(),
+            checked_checkpoints: 0,
+            keys,
+            last_sealed: None,
+            bytes: 0,
+        }
+    }
+
+    fn fail(&self, seq: u64, problem: Problem) -> Break {
+        Break {
+            chain: self.state.chain,
+            seq,
+            problem,
+        }
+    }
+
+    /// Checks the next record.
+    pub fn feed(&mut self, record: &AuditRecord) -> Result<(), Break> {
+        let expected = self.state.next_seq;
+        if record.seq > expected {
+            return Err(self.fail(expected, Problem::Missing));
+        }
+        if record.seq < expected || record.chain != self.state.chain {
+            return Err(self.fail(record.seq, Problem::Duplicate));
+        }
+        let (chain, seq, event) =
+            decode(&record.body).map_err(|e| self.fail(expected, Problem::Undecodable(e.0)))?;
+        if chain != self.state.chain || seq != expected {
+            return Err(self.fail(expected, Problem::Misplaced { chain, seq }));
+        }
+        let index = AuditIndex::of(&event);
+        let column = if index.instant != record.index.instant {
+            Some("instant")
+        } else if index.actor != record.index.actor {
+            Some("actor")
+        } else if index.action != record.index.action {
+            Some("action")
+        } else if index.object != record.index.object {
+            Some("object")
+        } else if index.subject != record.index.subject {
+            Some("subject")
+        } else {
+            None
+        };
+        if let Some(column) = column {
+            return Err(self.fail(expected, Problem::IndexMismatch(column)));
+        }
+        self.state.push(&record.body);
+        if self.state.chain_hash != record.chain_hash {
+            return Err(self.fail(expected, Problem::HashMismatch));
+        }
+        self.bytes += record.stored_len() as u64;
+        if let Some(seal) = &record.seal {
+            let seal = Seal::decode(seal)
+                .filter(|s| s.frontier == self.state.frontier)
+                .ok_or_else(|| self.fail(expected, Problem::BadSeal))?;
+            let head = self.state.head(event.instant);
+            if !self
+                .keys
+                .verify(&seal.key_id, &head.message(), &seal.signature)
+            {
+                let since = self.last_sealed.map_or(0, |s| s + 1);
+                return Err(self.fail(expected, Problem::BadSignature { since }));
+            }
+            self.last_sealed = Some(expected);
+        }
+        self.check_checkpoints()
+    }
+
+    fn check_checkpoints(&mut self) -> Result<(), Break> {
+        let size = self.state.next_seq;
+        while let Some(cp) = self.checkpoints.front() {
+            if cp.head.size > size {
+                break;
+            }
+            let cp_size = cp.head.size;
+            let at_size = self.state.head(cp.head.instant);
+            if cp.head.size != size || cp.head.chain != self.state.chain || cp.head != at_size {
+                return Err(self.fail(size, Problem::CheckpointMismatch { size: cp_size }));
+            }
+            if !self
+                .keys
+                .verify(&cp.key_id, &cp.head.message(), &cp.signature)
+            {
+                return Err(self.fail(size, Problem::CheckpointSignature { size: cp_size }));
+            }
+            self.checkpoints.pop_front();
+            self.checked_checkpoints += 1;
+        }
+        Ok(())
+    }
+
+    /// Ends the chain: checks what can only be checked at the end.
+    pub fn finish(mut self) -> Result<ChainReport, Break> {
+        let size = self.state.next_seq;
+        self.check_checkpoints()?;
+        if let Some(cp) = self.checkpoints.front() {
+            return Err(self.fail(size, Problem::CheckpointBeyondEnd { size: cp.head.size }));
+        }
+        let sealed_to = self.last_sealed.map_or(0, |s| s + 1);
+        if sealed_to < size {
+            return Err(self.fail(sealed_to, Problem::UnsignedTail));
+        }
+        Ok(ChainReport {
+            chain: self.state.chain,
+            events: size,
+            checkpoints: self.checked_checkpoints,
+            bytes: self.bytes,
+            root: self.state.frontier.root(),
+        })
+    }
+}
