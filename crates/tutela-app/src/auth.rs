@@ -1,9 +1,10 @@
 //! Signing in and out, resolving a bearer token into a principal, and TOTP
 //! enrolment. Passwords are verified with Argon2id off the async workers.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use jiff::SignedDuration;
+use tutela_domain::audit::{Action, Actor, AuditEvent, ClientContext, ObjectKind, ObjectRef, Outcome};
 use tutela_domain::{
     AuthError, ClientPrincipal, Principal, Secret, SessionId, Timestamp, TotpCode, User,
     UserPrincipal, Username,
@@ -45,17 +46,65 @@ impl App {
     /// Failures are counted per account and per `address`; past the policy's
     /// threshold, attempts are refused until the lock expires, whatever the
     /// credentials. Unknown usernames cost the same time as known ones.
+    ///
+    /// Every attempt is an audit event: allowed with the user, or denied
+    /// with the reason and the account (by user id if it exists, else by a
+    /// keyed digest: never the typed name); a lock-out is an event too.
     pub async fn login(
         &self,
         username: &str,
         password: &Secret,
         totp: Option<&Secret>,
-        address: IpAddr,
+        origin: &ClientContext,
     ) -> Result<Login, AppError> {
-        let now = self.clock.now();
         let account_key = self
             .keys
             .throttle_key("account", &username.trim().to_ascii_lowercase());
+        let mut attempt = Attempt::default();
+        let result = self
+            .attempt_login(username, password, totp, origin, account_key, &mut attempt)
+            .await;
+        let now = self.clock.now();
+        let object = match attempt.user {
+            Some(id) => ObjectRef::new(ObjectKind::User, id.to_string()),
+            None => ObjectRef::new(ObjectKind::Account, hex::encode(&account_key.0[..16])),
+        }
+        .map_err(|e| AppError::internal(e.reason))?;
+        let (actor, outcome) = match &result {
+            Ok(login) => (Actor::User(login.user.id), Outcome::Allowed),
+            Err(e) => (Actor::Anonymous, Outcome::denied(e.code())),
+        };
+        let role = result.as_ref().ok().map(|l| l.user.role);
+        let mut events = vec![
+            AuditEvent::new(now, actor, Action::Login, outcome)
+                .role(role)
+                .object(object.clone())
+                .client(origin.clone()),
+        ];
+        for what in attempt.locked {
+            events.push(
+                AuditEvent::new(now, Actor::Anonymous, Action::Lockout, Outcome::denied(what))
+                    .object(object.clone())
+                    .client(origin.clone()),
+            );
+        }
+        self.record(events).await?;
+        result
+    }
+
+    async fn attempt_login(
+        &self,
+        username: &str,
+        password: &Secret,
+        totp: Option<&Secret>,
+        origin: &ClientContext,
+        account_key: tutela_domain::SecretDigest,
+        attempt: &mut Attempt,
+    ) -> Result<Login, AppError> {
+        let now = self.clock.now();
+        let address = origin
+            .address
+            .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
         let address_key = self.keys.throttle_key("address", &address.to_string());
         for key in [account_key, address_key] {
             if let Some(until) = self.store.locked_until(key, now).await? {
@@ -66,6 +115,7 @@ impl App {
             Ok(name) => self.store.credentials(name.as_str()).await?,
             Err(_) => None,
         };
+        attempt.user = credentials.as_ref().map(|c| c.user.id);
         let verified = match &credentials {
             Some(c) if c.user.disabled_at.is_none() => {
                 self.passwords.verify(password, &c.password_hash).await?
@@ -78,7 +128,7 @@ impl App {
         let credentials = match credentials {
             Some(c) if verified => c,
             _ => {
-                self.count_failure(account_key, address_key, now).await?;
+                attempt.locked = self.count_failure(account_key, address_key, now).await?;
                 return Err(AuthError::InvalidCredentials.into());
             }
         };
@@ -87,7 +137,7 @@ impl App {
                 return Err(AuthError::MfaCodeRequired.into());
             };
             if !self.accept_totp(&credentials, code, now).await? {
-                self.count_failure(account_key, address_key, now).await?;
+                attempt.locked = self.count_failure(account_key, address_key, now).await?;
                 return Err(AuthError::InvalidMfaCode.into());
             }
         }
@@ -121,8 +171,9 @@ impl App {
         account_key: tutela_domain::SecretDigest,
         address_key: tutela_domain::SecretDigest,
         now: Timestamp,
-    ) -> Result<(), AppError> {
+    ) -> Result<Vec<&'static str>, AppError> {
         let policy = self.policy;
+        let mut locked = Vec::new();
         let window_start = add(now, -policy.failure_window)?;
         let lock_until = add(now, policy.lockout)?;
         for (key, threshold, what) in [
@@ -136,9 +187,10 @@ impl App {
                 .is_some()
             {
                 tracing::warn!(locked = what, until = %lock_until, "sign-in locked after repeated failures");
+                locked.push(if what == "account" { "account_locked" } else { "address_locked" });
             }
         }
-        Ok(())
+        Ok(locked)
     }
 
     /// Checks a TOTP code against the user's sealed secret and consumes its
@@ -170,7 +222,28 @@ impl App {
     /// Resolves a bearer token into the principal it authenticates, reading
     /// the user's role, scopes and state fresh: a role change or a disabled
     /// account takes effect on the very next request.
-    pub async fn authenticate(&self, bearer: &Secret) -> Result<Principal, AppError> {
+    ///
+    /// A token that authenticates nobody is recorded as `auth.token_rejected`.
+    pub async fn authenticate(
+        &self,
+        bearer: &Secret,
+        origin: &ClientContext,
+    ) -> Result<Principal, AppError> {
+        let result = self.resolve_token(bearer).await;
+        if let Err(AppError::Auth(e)) = &result {
+            let event = AuditEvent::new(
+                self.clock.now(),
+                Actor::Anonymous,
+                Action::TokenRejected,
+                Outcome::denied(e.code()),
+            )
+            .client(origin.clone());
+            self.record(vec![event]).await?;
+        }
+        result
+    }
+
+    async fn resolve_token(&self, bearer: &Secret) -> Result<Principal, AppError> {
         let now = self.clock.now();
         let token = bearer.expose();
         if token.starts_with(SESSION_PREFIX) {
@@ -216,8 +289,10 @@ impl App {
 
     /// Ends the caller's session. Machine-client tokens are revoked by an
     /// administrator instead.
-    pub async fn logout(&self, principal: &Principal) -> Result<(), AppError> {
+    pub async fn logout(&self, principal: &Principal, origin: &ClientContext) -> Result<(), AppError> {
         if let Principal::User(user) = principal {
+            let event = self.user_event(user.id, Some(user.role), Action::Logout, origin)?;
+            self.record(vec![event]).await?;
             self.store
                 .revoke_session(user.session, self.clock.now())
                 .await?;
@@ -240,7 +315,11 @@ impl App {
     /// Starts TOTP enrolment: a fresh secret, sealed in storage, returned
     /// once for the authenticator app. Refused once enrolment is confirmed
     /// (an administrator resets it when a phone is lost).
-    pub async fn enroll_mfa(&self, principal: &Principal) -> Result<MfaEnrollment, AppError> {
+    pub async fn enroll_mfa(
+        &self,
+        principal: &Principal,
+        origin: &ClientContext,
+    ) -> Result<MfaEnrollment, AppError> {
         let user = self.me(principal).await?;
         if user.mfa_enrolled {
             return Err(AppError::Conflict {
@@ -256,7 +335,9 @@ impl App {
         let url = totp
             .to_url()
             .map_err(|e| AppError::internal(format!("otpauth url: {e}")))?;
-        self.store.store_totp_secret(user.id, sealed).await?;
+        let event = self.user_event(user.id, Some(user.role), Action::MfaEnrol, origin)?;
+        self.audited(event, async { Ok(self.store.store_totp_secret(user.id, sealed).await?) })
+            .await?;
         tracing::info!(user_id = %user.id, "MFA enrolment started");
         Ok(MfaEnrollment {
             secret_base32: Secret::new(totp.secret().to_base32()),
@@ -266,7 +347,12 @@ impl App {
 
     /// Confirms enrolment with a first code; from then on every sign-in needs
     /// a code. The current session is upgraded to a full one.
-    pub async fn confirm_mfa(&self, principal: &Principal, code: &Secret) -> Result<(), AppError> {
+    pub async fn confirm_mfa(
+        &self,
+        principal: &Principal,
+        code: &Secret,
+        origin: &ClientContext,
+    ) -> Result<(), AppError> {
         let Principal::User(session_user) = principal else {
             return Err(AppError::NotFound);
         };
@@ -287,15 +373,47 @@ impl App {
             });
         }
         let now = self.clock.now();
+        let mut event = self.user_event(user.id, Some(user.role), Action::MfaConfirm, origin)?;
         if !self.accept_totp(&credentials, code, now).await? {
-            return Err(AuthError::InvalidMfaCode.into());
+            let e = AuthError::InvalidMfaCode;
+            event.outcome = Outcome::denied(e.code());
+            self.record(vec![event]).await?;
+            return Err(e.into());
         }
+        self.record(vec![event]).await?;
         self.store.confirm_totp(user.id, now).await?;
         self.store
             .complete_session_mfa(session_user.session)
             .await?;
         tracing::info!(user_id = %user.id, "MFA enrolled");
         Ok(())
+    }
+}
+
+/// What a sign-in attempt found out, for its audit event.
+#[derive(Debug, Default)]
+struct Attempt {
+    /// The account the username named, if it exists.
+    user: Option<tutela_domain::UserId>,
+    /// Locks this attempt set (`account_locked`, `address_locked`).
+    locked: Vec<&'static str>,
+}
+
+impl App {
+    /// An allowed event by `user` about their own account.
+    fn user_event(
+        &self,
+        user: tutela_domain::UserId,
+        role: Option<tutela_domain::Role>,
+        action: Action,
+        origin: &ClientContext,
+    ) -> Result<AuditEvent, AppError> {
+        let object = ObjectRef::new(ObjectKind::User, user.to_string())
+            .map_err(|e| AppError::internal(e.reason))?;
+        Ok(AuditEvent::new(self.clock.now(), Actor::User(user), action, Outcome::Allowed)
+            .role(role)
+            .object(object)
+            .client(origin.clone()))
     }
 }
 

@@ -6,6 +6,9 @@ use tutela_domain::{
 };
 use tutela_storage::NewApiToken;
 
+use tutela_domain::audit::{Action, ObjectKind};
+
+use crate::audit::object;
 use crate::auth::CLIENT_TOKEN_PREFIX;
 use crate::grants::{ManageClients, PlatformGrant};
 use crate::{App, AppError, digest, random_token_hex};
@@ -65,7 +68,11 @@ impl App {
             created_by: grant.actor(),
             revoked_at: None,
         };
-        self.store.create_client(&client, record).await?;
+        let event = grant
+            .event(Action::ClientCreate, object(ObjectKind::Client, client.id)?, self.clock.now())
+            .controller(controller);
+        self.audited(event, async { Ok(self.store.create_client(&client, record).await?) })
+            .await?;
         tracing::info!(actor = %grant.actor(), client_id = %client.id, controller_id = %controller, "machine client registered");
         Ok((client, token))
     }
@@ -91,13 +98,17 @@ impl App {
         expires_at: Timestamp,
     ) -> Result<Secret, AppError> {
         let (token, record) = self.new_client_token(grant, expires_at)?;
-        if !self
-            .store
-            .replace_client_token(controller, id, record, self.clock.now())
-            .await?
-        {
-            return Err(AppError::NotFound);
-        }
+        let now = self.clock.now();
+        let event = grant
+            .event(Action::ClientRotate, object(ObjectKind::Client, id)?, now)
+            .controller(controller);
+        self.audited(event, async {
+            match self.store.replace_client_token(controller, id, record, now).await? {
+                true => Ok(()),
+                false => Err(AppError::NotFound),
+            }
+        })
+        .await?;
         tracing::info!(actor = %grant.actor(), client_id = %id, "machine client token rotated");
         Ok(token)
     }
@@ -109,13 +120,17 @@ impl App {
         controller: ControllerId,
         id: ClientId,
     ) -> Result<(), AppError> {
-        if !self
-            .store
-            .revoke_client(controller, id, self.clock.now())
-            .await?
-        {
-            return Err(AppError::NotFound);
-        }
+        let now = self.clock.now();
+        let event = grant
+            .event(Action::ClientRevoke, object(ObjectKind::Client, id)?, now)
+            .controller(controller);
+        self.audited(event, async {
+            match self.store.revoke_client(controller, id, now).await? {
+                true => Ok(()),
+                false => Err(AppError::NotFound),
+            }
+        })
+        .await?;
         tracing::info!(actor = %grant.actor(), client_id = %id, "machine client revoked");
         Ok(())
     }

@@ -5,6 +5,9 @@ use tutela_domain::{
     authorize_platform, authorize_scope,
 };
 
+use tutela_domain::audit::{Action, ObjectKind};
+
+use crate::audit::object;
 use crate::grants::{ManageControllers, PlatformGrant};
 use crate::{App, AppError};
 
@@ -37,7 +40,11 @@ impl App {
             representative: new.representative,
             created_at: self.clock.now(),
         };
-        self.store.create_controller(&controller).await?;
+        let event = grant
+            .event(Action::ControllerCreate, object(ObjectKind::Controller, controller.id)?, controller.created_at)
+            .controller(controller.id);
+        self.audited(event, async { Ok(self.store.create_controller(&controller).await?) })
+            .await?;
         tracing::info!(actor = %grant.actor(), controller_id = %controller.id, "controller registered");
         Ok(controller)
     }
@@ -82,9 +89,17 @@ impl App {
         if self.store.controller(controller).await?.is_none() {
             return Err(AppError::NotFound);
         }
+        let now = self.clock.now();
+        let event = grant
+            .event(Action::AgreementRecord, object(ObjectKind::Agreement, controller)?, now)
+            .controller(controller);
         let agreement = self
-            .store
-            .record_agreement(controller, &terms, self.clock.now(), grant.actor())
+            .audited(event, async {
+                Ok(self
+                    .store
+                    .record_agreement(controller, &terms, now, grant.actor())
+                    .await?)
+            })
             .await?;
         tracing::info!(
             actor = %grant.actor(),

@@ -7,9 +7,10 @@
 
 use std::marker::PhantomData;
 
+use tutela_domain::audit::{Action, Actor, AuditEvent, ClientContext, ObjectRef, Outcome};
 use tutela_domain::{
-    Agreement, Capability, ControllerId, Principal, Purpose, TenantFacts, UserId, Viewer,
-    authorize_personal_data_scope, authorize_platform, authorize_tenant,
+    Agreement, Capability, ControllerId, Principal, Purpose, Role, TenantFacts, Timestamp, UserId,
+    Viewer, authorize_personal_data_scope, authorize_platform, authorize_tenant,
 };
 
 use crate::{App, AppError};
@@ -22,45 +23,54 @@ mod sealed {
 pub trait TenantPermission: sealed::Sealed {
     /// The capability the caller's role or token must grant.
     const CAPABILITY: Capability;
+    /// The audit action a refusal of this permission is recorded as.
+    const ACTION: Action;
 }
 
 /// A permission to administer the platform (never personal data).
 pub trait PlatformPermission: sealed::Sealed {
     /// The capability the caller's role must grant.
     const CAPABILITY: Capability;
+    /// The audit action a refusal of this permission is recorded as.
+    const ACTION: Action;
 }
 
 macro_rules! permission {
-    ($(#[$doc:meta])* $name:ident: $kind:ident = $capability:ident) => {
+    ($(#[$doc:meta])* $name:ident: $kind:ident = $capability:ident, $action:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub struct $name;
         impl sealed::Sealed for $name {}
         impl $kind for $name {
             const CAPABILITY: Capability = Capability::$capability;
+            const ACTION: Action = Action::$action;
         }
     };
 }
 
 permission!(
     /// Read a controller's data subjects.
-    ReadSubjects: TenantPermission = ReadSubjects
+    ReadSubjects: TenantPermission = ReadSubjects, SubjectRead
 );
 permission!(
     /// Create a controller's data subjects.
-    WriteSubjects: TenantPermission = WriteSubjects
+    WriteSubjects: TenantPermission = WriteSubjects, SubjectWrite
+);
+permission!(
+    /// Erase a controller's data subjects.
+    EraseSubjects: TenantPermission = EraseSubjects, SubjectErase
 );
 permission!(
     /// Register controllers and record agreements.
-    ManageControllers: PlatformPermission = ManageControllers
+    ManageControllers: PlatformPermission = ManageControllers, ControllerManage
 );
 permission!(
     /// Manage user accounts.
-    ManageUsers: PlatformPermission = ManageUsers
+    ManageUsers: PlatformPermission = ManageUsers, UserManage
 );
 permission!(
     /// Manage machine clients and their tokens.
-    ManageClients: PlatformPermission = ManageClients
+    ManageClients: PlatformPermission = ManageClients, ClientManage
 );
 
 /// Proof that `actor` may do `P` on `controller`'s data for `purpose`, now:
@@ -72,6 +82,7 @@ pub struct TenantGrant<P: TenantPermission> {
     controller: ControllerId,
     purpose: Purpose,
     agreement: Agreement,
+    origin: ClientContext,
     _permission: PhantomData<P>,
 }
 
@@ -96,6 +107,17 @@ impl<P: TenantPermission> TenantGrant<P> {
         self.principal.actor()
     }
 
+    /// An audit event of this grant's actor, controller and purpose, from
+    /// the request's origin, allowed, at `instant`.
+    pub fn event(&self, action: Action, instant: Timestamp) -> AuditEvent {
+        let (actor, role) = principal_actor(&self.principal);
+        AuditEvent::new(instant, actor, action, Outcome::Allowed)
+            .role(role)
+            .controller(self.controller)
+            .purpose(self.purpose.clone())
+            .client(self.origin.clone())
+    }
+
     /// Who is looking, for masking.
     pub fn viewer(&self) -> Viewer {
         match &self.principal {
@@ -106,9 +128,10 @@ impl<P: TenantPermission> TenantGrant<P> {
 }
 
 /// Proof that `actor` may do `P` on the platform.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PlatformGrant<P: PlatformPermission> {
     actor: UserId,
+    origin: ClientContext,
     _permission: PhantomData<P>,
 }
 
@@ -117,29 +140,80 @@ impl<P: PlatformPermission> PlatformGrant<P> {
     pub fn actor(&self) -> UserId {
         self.actor
     }
+
+    /// An audit event of this administrator on `object`, allowed, at `instant`.
+    pub fn event(&self, action: Action, object: ObjectRef, instant: Timestamp) -> AuditEvent {
+        AuditEvent::new(instant, Actor::User(self.actor), action, Outcome::Allowed)
+            .role(Some(Role::Administrator))
+            .object(object)
+            .client(self.origin.clone())
+    }
+}
+
+/// The audit actor and role of a principal.
+pub(crate) fn principal_actor(principal: &Principal) -> (Actor, Option<Role>) {
+    match principal {
+        Principal::User(u) => (Actor::User(u.id), Some(u.role)),
+        Principal::Client(c) => (Actor::Client(c.id), None),
+    }
 }
 
 impl App {
-    /// Decides whether `principal` may do `P` on the platform.
-    pub fn grant_platform<P: PlatformPermission>(
+    /// Decides whether `principal` may do `P` on the platform; a refusal is
+    /// recorded in the audit trail.
+    pub async fn grant_platform<P: PlatformPermission>(
         &self,
         principal: &Principal,
+        origin: &ClientContext,
     ) -> Result<PlatformGrant<P>, AppError> {
-        let actor = authorize_platform(principal, P::CAPABILITY)?;
-        Ok(PlatformGrant {
-            actor,
-            _permission: PhantomData,
-        })
+        match authorize_platform(principal, P::CAPABILITY) {
+            Ok(actor) => Ok(PlatformGrant {
+                actor,
+                origin: origin.clone(),
+                _permission: PhantomData,
+            }),
+            Err(denied) => {
+                self.record_denial(principal, P::ACTION, None, origin, denied.code())
+                    .await?;
+                Err(denied.into())
+            }
+        }
     }
 
     /// Decides whether `principal` may do `P` on `controller`'s personal data
-    /// for `purpose` at the clock's current instant.
+    /// for `purpose` at the clock's current instant; a refusal is recorded in
+    /// the audit trail with its reason.
     pub async fn grant_tenant<P: TenantPermission>(
         &self,
         principal: &Principal,
         controller: ControllerId,
         purpose: Purpose,
+        origin: &ClientContext,
     ) -> Result<TenantGrant<P>, AppError> {
+        match self.decide_tenant::<P>(principal, controller, &purpose).await {
+            Ok(agreement) => Ok(TenantGrant {
+                principal: principal.clone(),
+                controller,
+                purpose,
+                agreement,
+                origin: origin.clone(),
+                _permission: PhantomData,
+            }),
+            Err(AppError::Access(denied)) => {
+                self.record_denial(principal, P::ACTION, Some(controller), origin, denied.code())
+                    .await?;
+                Err(denied.into())
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn decide_tenant<P: TenantPermission>(
+        &self,
+        principal: &Principal,
+        controller: ControllerId,
+        purpose: &Purpose,
+    ) -> Result<Agreement, AppError> {
         // Scope first, before reading anything about the controller, so a
         // caller outside it gets exactly the answer for a missing object.
         authorize_personal_data_scope(principal, controller)?;
@@ -153,14 +227,7 @@ impl App {
             agreement: agreement.as_ref(),
             attestations: &attestations,
         };
-        authorize_tenant(principal, controller, P::CAPABILITY, &purpose, facts, now)?;
-        let agreement = agreement.ok_or_else(|| AppError::internal("agreement vanished"))?;
-        Ok(TenantGrant {
-            principal: principal.clone(),
-            controller,
-            purpose,
-            agreement,
-            _permission: PhantomData,
-        })
+        authorize_tenant(principal, controller, P::CAPABILITY, purpose, facts, now)?;
+        agreement.ok_or_else(|| AppError::internal("agreement vanished"))
     }
 }

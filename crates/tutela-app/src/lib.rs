@@ -6,6 +6,7 @@
 //! a [`PlatformGrant`] (see [`grants`]): holding one is the proof that the
 //! access decision allowed the call.
 
+pub mod audit;
 mod auth;
 mod clients;
 mod controllers;
@@ -43,19 +44,39 @@ pub struct App {
     keys: Arc<KeyRing>,
     policy: LoginPolicy,
     passwords: PasswordHasher,
+    appender: audit::Appender,
+    signer: Arc<audit::AuditSigner>,
 }
 
 impl App {
     /// An application over `store`, reading time from `clock`, with keys
-    /// derived from the data directory's root key and the default sign-in policy.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, keys: KeyRing) -> Self {
+    /// derived from the data directory's root key, the audit trail's signing
+    /// key and the default sign-in policy. Starts the audit appender, so it
+    /// must be called within a Tokio runtime.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        keys: KeyRing,
+        signer: audit::AuditSigner,
+        checkpoint_every: u64,
+    ) -> Self {
+        let signer = Arc::new(signer);
+        let appender =
+            audit::Appender::start(store.clone(), clock.clone(), signer.clone(), checkpoint_every);
         Self {
             store,
             clock,
             keys: Arc::new(keys),
             policy: LoginPolicy::default(),
             passwords: PasswordHasher::new(),
+            appender,
+            signer,
         }
+    }
+
+    /// The public key that verifies this application's audit signatures.
+    pub fn audit_public_key(&self) -> &[u8] {
+        self.signer.public_key()
     }
 
     /// The same application with another sign-in policy.

@@ -6,6 +6,9 @@ use tutela_domain::{
 };
 use tutela_storage::{SetupCompletion, SetupTokenIssue};
 
+use tutela_domain::audit::{Action, Actor, AuditEvent, ObjectKind, Outcome};
+
+use crate::audit::object;
 use crate::{App, AppError, digest, random_token_hex};
 
 impl App {
@@ -59,6 +62,10 @@ impl App {
             .await?
         {
             SetupCompletion::Created(user) => {
+                let event = AuditEvent::new(now, Actor::User(user.id), Action::SetupComplete, Outcome::Allowed)
+                    .role(Some(Role::Administrator))
+                    .object(object(ObjectKind::User, user.id)?);
+                self.record(vec![event]).await?;
                 tracing::info!(user_id = %user.id, "first administrator created with the setup token");
                 Ok(user)
             }

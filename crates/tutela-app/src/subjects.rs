@@ -4,7 +4,10 @@ use tutela_domain::{
     Attribute, DataCategory, Subject, SubjectId, Timestamp, Visibility, mask, visibility,
 };
 
-use crate::grants::{ReadSubjects, TenantGrant, TenantPermission, WriteSubjects};
+use tutela_domain::audit::{Action, AuditEvent, ObjectKind, ObjectRef, Pseudonym};
+
+use crate::audit::{new_subject_secret, pseudonym};
+use crate::grants::{EraseSubjects, ReadSubjects, TenantGrant, TenantPermission, WriteSubjects};
 use crate::{App, AppError};
 
 /// Largest page of subjects.
@@ -78,7 +81,12 @@ impl App {
             attributes,
             created_at: self.clock.now(),
         };
-        self.store.create_subject(&subject).await?;
+        let secret = new_subject_secret()?;
+        let event = subject_event(grant, Action::SubjectWrite, pseudonym(&secret, subject.id), self.clock.now());
+        self.audited(event, async {
+            Ok(self.store.create_subject(&subject, &secret).await?)
+        })
+        .await?;
         tracing::info!(
             actor = %grant.actor(),
             controller_id = %grant.controller(),
@@ -103,6 +111,8 @@ impl App {
             .subject(grant.controller(), id)
             .await?
             .ok_or(AppError::NotFound)?;
+        let events = self.subject_events(grant, Action::SubjectRead, &[id]).await?;
+        self.record(events).await?;
         tracing::info!(
             actor = %grant.actor(),
             controller_id = %grant.controller(),
@@ -128,6 +138,9 @@ impl App {
             .store
             .subjects(grant.controller(), after, limit)
             .await?;
+        let ids: Vec<SubjectId> = page.iter().map(|s| s.id).collect();
+        let events = self.subject_events(grant, Action::SubjectRead, &ids).await?;
+        self.record(events).await?;
         tracing::info!(
             actor = %grant.actor(),
             controller_id = %grant.controller(),
@@ -137,6 +150,65 @@ impl App {
         );
         Ok(page.into_iter().map(|s| view(grant, s, false)).collect())
     }
+}
+
+impl App {
+    /// Erases a data subject: attributes, and the secret of their audit
+    /// pseudonym, so earlier audit events can no longer be tied to them
+    /// while every chain still verifies. Recorded (under the pseudonym)
+    /// before the secret is destroyed.
+    pub async fn erase_subject(
+        &self,
+        grant: &TenantGrant<EraseSubjects>,
+        id: SubjectId,
+    ) -> Result<(), AppError> {
+        let events = self.subject_events(grant, Action::SubjectErase, &[id]).await?;
+        if events.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        self.record(events).await?;
+        if !self.store.erase_subject(grant.controller(), id).await? {
+            return Err(AppError::NotFound);
+        }
+        tracing::info!(
+            actor = %grant.actor(),
+            controller_id = %grant.controller(),
+            subject_id = %id,
+            "data subject erased"
+        );
+        Ok(())
+    }
+
+    /// One event per subject, each naming the subject by pseudonym. Subjects
+    /// without a secret (erased meanwhile) get none.
+    async fn subject_events<P: TenantPermission>(
+        &self,
+        grant: &TenantGrant<P>,
+        action: Action,
+        ids: &[SubjectId],
+    ) -> Result<Vec<AuditEvent>, AppError> {
+        let now = self.clock.now();
+        let secrets = self
+            .store
+            .subject_audit_secrets(grant.controller(), ids)
+            .await?;
+        Ok(secrets
+            .iter()
+            .map(|(id, secret)| subject_event(grant, action, pseudonym(secret, *id), now))
+            .collect())
+    }
+}
+
+fn subject_event<P: TenantPermission>(
+    grant: &TenantGrant<P>,
+    action: Action,
+    subject: Pseudonym,
+    now: Timestamp,
+) -> AuditEvent {
+    grant
+        .event(action, now)
+        .object(ObjectRef::kind_only(ObjectKind::Subject))
+        .subject(subject)
 }
 
 fn view<P: TenantPermission>(

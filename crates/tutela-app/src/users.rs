@@ -7,6 +7,9 @@ use tutela_domain::{
 };
 use tutela_storage::{UserChange, UserUpdate};
 
+use tutela_domain::audit::{Action, ObjectKind};
+
+use crate::audit::object;
 use crate::grants::{ManageUsers, PlatformGrant};
 use crate::{App, AppError};
 
@@ -37,15 +40,22 @@ impl App {
     ) -> Result<User, AppError> {
         let controllers = self.check_scopes(role, controllers).await?;
         let password_hash = self.passwords.hash(password).await?;
+        let id = UserId::generate();
+        let now = self.clock.now();
+        let event = grant.event(Action::UserCreate, object(ObjectKind::User, id)?, now);
         let user = self
-            .store
-            .create_user(NewUser {
-                id: UserId::generate(),
-                username,
-                role,
-                controllers,
-                password_hash,
-                created_at: self.clock.now(),
+            .audited(event, async {
+                Ok(self
+                    .store
+                    .create_user(NewUser {
+                        id,
+                        username,
+                        role,
+                        controllers,
+                        password_hash,
+                        created_at: now,
+                    })
+                    .await?)
             })
             .await?;
         tracing::info!(actor = %grant.actor(), user_id = %user.id, role = role.as_str(), "user created");
@@ -81,7 +91,12 @@ impl App {
             .take()
             .unwrap_or_else(|| current.controllers.clone());
         change.controllers = Some(self.check_scopes(role, controllers).await?);
-        let updated = applied(self.store.update_user(id, change, self.clock.now()).await?)?;
+        let now = self.clock.now();
+        let action = if change.reset_mfa { Action::UserMfaReset } else { Action::UserUpdate };
+        let event = grant.event(action, object(ObjectKind::User, id)?, now);
+        let updated = self
+            .audited(event, async { applied(self.store.update_user(id, change, now).await?) })
+            .await?;
         tracing::info!(actor = %grant.actor(), user_id = %id, role = updated.role.as_str(), "user changed");
         Ok(updated)
     }
@@ -93,7 +108,11 @@ impl App {
         grant: &PlatformGrant<ManageUsers>,
         id: UserId,
     ) -> Result<User, AppError> {
-        let user = applied(self.store.disable_user(id, self.clock.now()).await?)?;
+        let now = self.clock.now();
+        let event = grant.event(Action::UserDisable, object(ObjectKind::User, id)?, now);
+        let user = self
+            .audited(event, async { applied(self.store.disable_user(id, now).await?) })
+            .await?;
         tracing::info!(actor = %grant.actor(), user_id = %id, "user disabled; sessions and issued tokens revoked");
         Ok(user)
     }
@@ -119,7 +138,13 @@ impl App {
         attestation
             .check()
             .map_err(|(field, reason)| AppError::invalid(field, reason))?;
-        self.store.record_attestation(&attestation).await?;
+        let event = grant.event(
+            Action::AttestationRecord,
+            object(ObjectKind::Attestation, attestation.id)?,
+            self.clock.now(),
+        );
+        self.audited(event, async { Ok(self.store.record_attestation(&attestation).await?) })
+            .await?;
         tracing::info!(actor = %grant.actor(), user_id = %user, kind = new.kind.as_str(), "attestation recorded");
         Ok(attestation)
     }

@@ -32,11 +32,15 @@ pub enum Capability {
     CallGating,
     /// Upload call recordings (tenant).
     UploadRecordings,
+    /// Erase a controller's data subjects (tenant).
+    EraseSubjects,
+    /// Read the audit trail of a controller in scope, and the platform's.
+    ReadAudit,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 7] = [
+    pub const ALL: [Capability; 9] = [
         Capability::ManageControllers,
         Capability::ManageUsers,
         Capability::ManageClients,
@@ -44,6 +48,8 @@ impl Capability {
         Capability::WriteSubjects,
         Capability::CallGating,
         Capability::UploadRecordings,
+        Capability::EraseSubjects,
+        Capability::ReadAudit,
     ];
 
     /// The stable name used in storage, tokens and the API.
@@ -56,6 +62,8 @@ impl Capability {
             Self::WriteSubjects => "subjects.write",
             Self::CallGating => "calls.gate",
             Self::UploadRecordings => "recordings.upload",
+            Self::EraseSubjects => "subjects.erase",
+            Self::ReadAudit => "audit.read",
         }
     }
 
@@ -76,7 +84,7 @@ impl FromStr for Capability {
             .into_iter()
             .find(|c| c.as_str() == value)
             .ok_or(InvalidValue::new(
-                "must be one of controllers.manage, users.manage, clients.manage, subjects.read, subjects.write, calls.gate, recordings.upload",
+                "must be one of controllers.manage, users.manage, clients.manage, subjects.read, subjects.write, calls.gate, recordings.upload, subjects.erase, audit.read",
             ))
     }
 }
@@ -105,7 +113,14 @@ pub const ROLE_CAPABILITIES: [(Role, &[Capability]); 6] = [
             Capability::ManageClients,
         ],
     ),
-    (Role::Dpo, &[Capability::ReadSubjects]),
+    (
+        Role::Dpo,
+        &[
+            Capability::ReadSubjects,
+            Capability::EraseSubjects,
+            Capability::ReadAudit,
+        ],
+    ),
     (
         Role::Supervisor,
         &[Capability::ReadSubjects, Capability::WriteSubjects],
@@ -115,7 +130,7 @@ pub const ROLE_CAPABILITIES: [(Role, &[Capability]); 6] = [
         Role::Agent,
         &[Capability::ReadSubjects, Capability::WriteSubjects],
     ),
-    (Role::Auditor, &[]),
+    (Role::Auditor, &[Capability::ReadAudit]),
 ];
 
 /// Roles that must sign in with a TOTP second factor.
@@ -346,6 +361,34 @@ pub fn authorize_tenant(
     let agreement = facts.agreement.ok_or(AgreementViolation::NoAgreement)?;
     agreement.allows(purpose, now)?;
     Ok(())
+}
+
+/// Decides whether `principal` may read the audit chain of `controller`
+/// (`None`: the platform chain). Only users whose role grants
+/// [`Capability::ReadAudit`] (DPO, auditor); a controller's chain only within
+/// their scope, answered like a missing object outside it.
+pub fn authorize_audit(
+    principal: &Principal,
+    controller: Option<ControllerId>,
+) -> Result<(UserId, Role), AccessDenied> {
+    let Principal::User(user) = principal else {
+        return Err(AccessDenied::NotFound);
+    };
+    if let Some(controller) = controller {
+        authorize_scope(principal, controller)?;
+    }
+    if user.mfa_pending {
+        return Err(AccessDenied::MfaEnrollmentRequired);
+    }
+    if !user.role.capabilities().contains(&Capability::ReadAudit) {
+        // In a controller's scope the role is known to be there: say what is
+        // missing. The platform chain is answered like platform routes.
+        return Err(match controller {
+            Some(_) => AccessDenied::MissingCapability(Capability::ReadAudit),
+            None => AccessDenied::NotFound,
+        });
+    }
+    Ok((user.id, user.role))
 }
 
 #[cfg(test)]

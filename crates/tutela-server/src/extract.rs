@@ -9,12 +9,15 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query};
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderName;
+use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tutela_app::grants::{PlatformPermission, TenantPermission};
+use tutela_app::audit::AuditGrant;
 use tutela_app::{App, PlatformGrant, TenantGrant};
+use tutela_domain::audit::{Action, ClientContext};
 use tutela_domain::{AuthError, ControllerId, Principal, Purpose, Secret};
 
 use crate::{ApiError, ClientAddr};
@@ -42,7 +45,8 @@ impl FromRequestParts<App> for Caller {
             .ok_or(ApiError::from(tutela_app::AppError::from(
                 AuthError::Unauthenticated,
             )))?;
-        let principal = app.authenticate(&bearer).await?;
+        let Origin(origin) = Origin::from_request_parts(parts, app).await?;
+        let principal = app.authenticate(&bearer, &origin).await?;
         tracing::Span::current().record("actor", principal.actor());
         let caller = Caller(principal);
         parts.extensions.insert(caller.clone());
@@ -60,7 +64,8 @@ impl<P: PlatformPermission> FromRequestParts<App> for Platform<P> {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let Caller(principal) = Caller::from_request_parts(parts, app).await?;
-        Ok(Platform(app.grant_platform::<P>(&principal)?))
+        let Origin(origin) = Origin::from_request_parts(parts, app).await?;
+        Ok(Platform(app.grant_platform::<P>(&principal, &origin).await?))
     }
 }
 
@@ -83,9 +88,13 @@ impl<P: TenantPermission> FromRequestParts<App> for Tenant<P> {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let Caller(principal) = Caller::from_request_parts(parts, app).await?;
+        let Origin(origin) = Origin::from_request_parts(parts, app).await?;
         let controller = path_controller(parts, app).await?;
-        tutela_domain::authorize_personal_data_scope(&principal, controller)
-            .map_err(tutela_app::AppError::from)?;
+        if let Err(denied) = tutela_domain::authorize_personal_data_scope(&principal, controller) {
+            app.record_denial(&principal, P::ACTION, Some(controller), &origin, denied.code())
+                .await?;
+            return Err(tutela_app::AppError::from(denied).into());
+        }
         let query = Query::<PurposeQuery>::try_from_uri(&parts.uri)
             .map_err(|_| ApiError::invalid_field("purpose", "the query string is malformed"))?;
         let purpose = query.0.purpose.ok_or_else(|| {
@@ -100,9 +109,69 @@ impl<P: TenantPermission> FromRequestParts<App> for Tenant<P> {
             .parse()
             .map_err(|e| ApiError::invalid_field("purpose", e))?;
         Ok(Tenant(
-            app.grant_tenant::<P>(&principal, controller, purpose)
+            app.grant_tenant::<P>(&principal, controller, purpose, &origin)
                 .await?,
         ))
+    }
+}
+
+/// A grant to read the audit chain named by the path's `chain`: `platform`
+/// or a controller id. DPO and auditor only; outsiders get the answer for a
+/// missing object.
+#[derive(Debug)]
+pub struct Audit(pub AuditGrant);
+
+impl FromRequestParts<App> for Audit {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Caller(principal) = Caller::from_request_parts(parts, app).await?;
+        let Origin(origin) = Origin::from_request_parts(parts, app).await?;
+        let params = Path::<HashMap<String, String>>::from_request_parts(parts, app)
+            .await
+            .map(|Path(p)| p)
+            .unwrap_or_default();
+        let controller = match params.get("chain").map(String::as_str) {
+            Some("platform") => None,
+            Some(id) if id.parse::<ControllerId>().is_ok() => id.parse().ok(),
+            _ => {
+                app.record_denial(&principal, Action::AuditRead, None, &origin, "not_found")
+                    .await?;
+                return Err(ApiError::not_found());
+            }
+        };
+        Ok(Audit(app.grant_audit(&principal, controller, &origin).await?))
+    }
+}
+
+/// Which request header carries the workstation id, as the deployment
+/// names it (`[audit] workstation_header`); none when not configured.
+#[derive(Debug, Clone)]
+pub struct WorkstationHeader(pub Option<HeaderName>);
+
+/// Where the request came from, reduced to what the audit trail may keep:
+/// peer address, user-agent product tokens, workstation id, request id.
+#[derive(Debug, Clone)]
+pub struct Origin(pub ClientContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let PeerAddr(address) = PeerAddr::from_request_parts(parts, state).await?;
+        let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let workstation = parts
+            .extensions
+            .get::<WorkstationHeader>()
+            .and_then(|w| w.0.as_ref())
+            .and_then(header);
+        let request_id = HeaderName::from_static(crate::middleware::REQUEST_ID);
+        Ok(Origin(ClientContext::new(
+            Some(address),
+            header(&USER_AGENT),
+            workstation,
+            header(&request_id),
+        )))
     }
 }
 

@@ -20,6 +20,7 @@ mod tls;
 
 pub use error::{ApiError, ErrorBody};
 pub use openapi::openapi_json;
+pub use axum::http::HeaderName;
 pub use router::{HttpSettings, router};
 pub use routes::{Access, RouteInfo, route_table};
 pub use serve::{ClientAddr, ServeError, serve};

@@ -30,6 +30,12 @@ use utoipa::OpenApi;
         crate::routes::subjects::list,
         crate::routes::subjects::create,
         crate::routes::subjects::get,
+        crate::routes::subjects::erase,
+        crate::routes::audit::events,
+        crate::routes::audit::checkpoints,
+        crate::routes::audit::checkpoint,
+        crate::routes::audit::inclusion,
+        crate::routes::audit::consistency,
         crate::routes::users::list,
         crate::routes::users::create,
         crate::routes::users::get,
@@ -48,6 +54,7 @@ use utoipa::OpenApi;
         (name = "users", description = "Staff accounts, roles, scopes and attestations"),
         (name = "clients", description = "Machine clients and their API tokens"),
         (name = "subjects", description = "A controller's data subjects, for a declared purpose"),
+        (name = "audit", description = "The tamper-evident audit trail: events, checkpoints, proofs (DPO and auditor)"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use axum::{Extension, Router};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::from_fn_with_state;
@@ -11,6 +11,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tutela_app::App;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::extract::WorkstationHeader;
 use crate::middleware::{RequestLimits, method_not_allowed, not_found, observe, panic_response};
 use crate::routes::api_router;
 
@@ -23,6 +24,9 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Send `Strict-Transport-Security` (only when serving TLS).
     pub hsts: bool,
+    /// The request header that names the caller's workstation, recorded in
+    /// audit events (for example `x-workstation-id`).
+    pub workstation_header: Option<HeaderName>,
 }
 
 impl Default for HttpSettings {
@@ -31,6 +35,7 @@ impl Default for HttpSettings {
             body_limit_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             hsts: false,
+            workstation_header: None,
         }
     }
 }
@@ -52,6 +57,7 @@ pub fn router(app: App, settings: &HttpSettings) -> Router {
     let routes = routes
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        .layer(Extension(WorkstationHeader(settings.workstation_header.clone())))
         .layer(from_fn_with_state(limits, observe));
     with_security_headers(routes, settings.hsts)
 }

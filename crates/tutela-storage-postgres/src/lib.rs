@@ -3,6 +3,7 @@
 //! Same schema and behaviour as the SQLite backend (the conformance suite
 //! proves it); migrations in `migrations/` are applied at open.
 
+mod audit;
 mod errors;
 mod store;
 

@@ -5,6 +5,7 @@
 //! foreign keys enforced and `synchronous=FULL` (an acknowledged write survives
 //! a power cut). Migrations in `migrations/` are applied at open.
 
+mod audit;
 mod errors;
 mod store;
 

@@ -10,10 +10,12 @@
 //! - backend errors never cross this boundary: they become [`StorageError`];
 //! - no method returns an empty result to hide a failure.
 
+mod audit;
 mod error;
 mod repositories;
 mod rows;
 mod sql;
+mod sql_audit;
 mod sql_clients;
 mod sql_controllers;
 mod sql_sessions;
@@ -22,6 +24,7 @@ mod sql_subjects;
 mod sql_users;
 mod url;
 
+pub use audit::{AuditAppend, AuditBatch, AuditFilter, AuditRead};
 pub use error::StorageError;
 pub use repositories::{
     ClientRepository, ControllerRepository, Credentials, Health, NewApiToken, NewSession,
@@ -30,7 +33,7 @@ pub use repositories::{
     UserUpdate,
 };
 pub use rows::{
-    AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AgreementTuple, AttestationTuple, AttributeTuple,
+    AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AUDIT_COLUMNS, AuditTuple, CHECKPOINT_COLUMNS, CheckpointTuple, audit_record_from_row, checkpoint_from_row, seq_param, AgreementTuple, AttestationTuple, AttributeTuple,
     CLIENT_COLUMNS, CONTROLLER_COLUMNS, ClientTuple, ControllerTuple, USER_COLUMNS, UserTuple,
     agreement_from_row, attestation_from_row, capabilities_text, client_from_row,
     controller_from_row, corrupt, micros, optional_timestamp, subjects_from_rows, terms_json,

@@ -356,8 +356,21 @@ pub trait ControllerRepository: Send + Sync {
 /// no method that reaches a subject without naming its controller.
 #[async_trait]
 pub trait SubjectRepository: Send + Sync {
-    /// Stores a subject with its attributes in one transaction.
-    async fn create_subject(&self, subject: &Subject) -> Result<(), StorageError>;
+    /// Stores a subject with its attributes and the secret of its audit
+    /// pseudonym, in one transaction.
+    async fn create_subject(
+        &self,
+        subject: &Subject,
+        audit_secret: &[u8; 32],
+    ) -> Result<(), StorageError>;
+
+    /// Erases a subject of `controller`: its attributes and its audit
+    /// pseudonym secret go with it. False when there was no such subject.
+    async fn erase_subject(
+        &self,
+        controller: ControllerId,
+        id: SubjectId,
+    ) -> Result<bool, StorageError>;
 
     /// One subject of `controller`; another controller's subject is `None`.
     async fn subject(
@@ -386,6 +399,8 @@ pub trait Store:
     + ThrottleRepository
     + ControllerRepository
     + SubjectRepository
+    + crate::AuditAppend
+    + crate::AuditRead
     + Debug
 {
 }
@@ -399,6 +414,8 @@ impl<T> Store for T where
         + ThrottleRepository
         + ControllerRepository
         + SubjectRepository
+        + crate::AuditAppend
+        + crate::AuditRead
         + Debug
 {
 }

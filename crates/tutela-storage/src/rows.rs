@@ -3,6 +3,7 @@
 //! value that no longer parses is reported as corrupt with the column name,
 //! never with the value.
 
+use tutela_domain::audit::{AuditIndex, AuditRecord, ChainId, Checkpoint, Pseudonym, TreeHead};
 use tutela_domain::{
     Agreement, AgreementDraft, AgreementTerms, Attestation, AttestationId, Attribute, ClientId,
     Controller, ControllerId, CountryCode, Label, MachineClient, NewUser, Role, Subject, SubjectId,
@@ -220,4 +221,83 @@ pub fn corrupt(column: &str) -> StorageError {
     StorageError::Corrupt {
         detail: format!("{column} holds a value that does not decode"),
     }
+}
+
+/// The columns of `audit_events` that make an [`AuditRecord`], in [`AuditTuple`] order.
+pub const AUDIT_COLUMNS: &str =
+    "chain, seq, instant, actor, action, object, subject, body, chain_hash, seal";
+
+/// An `audit_events` row as selected by [`AUDIT_COLUMNS`].
+pub type AuditTuple = (
+    Uuid,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<Vec<u8>>,
+    Vec<u8>,
+    Vec<u8>,
+    Option<Vec<u8>>,
+);
+
+/// Decodes an audit row. A malformed column is reported with the event's
+/// chain and position, so verification can name the event.
+pub fn audit_record_from_row(row: AuditTuple) -> Result<AuditRecord, StorageError> {
+    let (chain, seq, instant, actor, action, object, subject, body, chain_hash, seal) = row;
+    let chain = ChainId::from_uuid(chain);
+    let bad = |column: &str| StorageError::Corrupt {
+        detail: format!("{chain}: event {seq}: audit_events.{column} is malformed"),
+    };
+    let seq = u64::try_from(seq).map_err(|_| bad("seq"))?;
+    let subject = subject
+        .map(|s| <[u8; 32]>::try_from(s.as_slice()).map(Pseudonym))
+        .transpose()
+        .map_err(|_| bad("subject"))?;
+    Ok(AuditRecord {
+        chain,
+        seq,
+        index: AuditIndex {
+            instant: Timestamp::from_microsecond(instant).map_err(|_| bad("instant"))?,
+            actor,
+            action,
+            object,
+            subject,
+        },
+        body,
+        chain_hash: <[u8; 32]>::try_from(chain_hash.as_slice()).map_err(|_| bad("chain_hash"))?,
+        seal,
+    })
+}
+
+/// The columns of `audit_checkpoints`, in [`CheckpointTuple`] order.
+pub const CHECKPOINT_COLUMNS: &str = "chain, tree_size, root, chain_hash, instant, key_id, signature";
+
+/// An `audit_checkpoints` row as selected by [`CHECKPOINT_COLUMNS`].
+pub type CheckpointTuple = (Uuid, i64, Vec<u8>, Vec<u8>, i64, Vec<u8>, Vec<u8>);
+
+/// Decodes a checkpoint row.
+pub fn checkpoint_from_row(row: CheckpointTuple) -> Result<Checkpoint, StorageError> {
+    let (chain, size, root, chain_hash, instant, key_id, signature) = row;
+    let chain = ChainId::from_uuid(chain);
+    let bad = |column: &str| StorageError::Corrupt {
+        detail: format!("{chain}: checkpoint at {size}: audit_checkpoints.{column} is malformed"),
+    };
+    Ok(Checkpoint {
+        head: TreeHead {
+            chain,
+            size: u64::try_from(size).map_err(|_| bad("tree_size"))?,
+            root: <[u8; 32]>::try_from(root.as_slice()).map_err(|_| bad("root"))?,
+            chain_hash: <[u8; 32]>::try_from(chain_hash.as_slice())
+                .map_err(|_| bad("chain_hash"))?,
+            instant: Timestamp::from_microsecond(instant).map_err(|_| bad("instant"))?,
+        },
+        key_id: <[u8; 8]>::try_from(key_id.as_slice()).map_err(|_| bad("key_id"))?,
+        signature,
+    })
+}
+
+/// A stored position (`seq`) as the database's signed integer.
+pub fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
 }

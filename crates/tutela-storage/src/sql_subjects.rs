@@ -11,6 +11,7 @@ macro_rules! __impl_subject_sql {
             async fn create_subject(
                 &self,
                 s: &::tutela_domain::Subject,
+                audit_secret: &[u8; 32],
             ) -> Result<(), $crate::StorageError> {
                 let mut tx = self.begin_write().await?;
                 ::sqlx::query(
@@ -35,8 +36,29 @@ macro_rules! __impl_subject_sql {
                     .await
                     .map_err($storage_error)?;
                 }
+                ::sqlx::query("INSERT INTO audit_subject_keys (subject_id, secret) VALUES ($1, $2)")
+                    .bind(s.id.0)
+                    .bind(audit_secret.to_vec())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($storage_error)?;
                 tx.commit().await.map_err($storage_error)?;
                 Ok(())
+            }
+
+            async fn erase_subject(
+                &self,
+                controller: ::tutela_domain::ControllerId,
+                id: ::tutela_domain::SubjectId,
+            ) -> Result<bool, $crate::StorageError> {
+                // Attributes and the pseudonym secret go by ON DELETE CASCADE.
+                let done = ::sqlx::query("DELETE FROM subjects WHERE id = $1 AND controller_id = $2")
+                    .bind(id.0)
+                    .bind(controller.0)
+                    .execute(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn subject(

@@ -44,6 +44,15 @@ struct RawConfig {
     log: RawLog,
     #[serde(default)]
     auth: RawAuth,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    checkpoint_every: Option<u64>,
+    workstation_header: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -107,6 +116,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Sign-in throttling, lockout and session lifetime.
     pub login: LoginPolicy,
+    /// Events between signed audit checkpoints (`[audit] checkpoint_every`).
+    pub audit_checkpoint_every: u64,
 }
 
 impl fmt::Debug for Settings {
@@ -120,6 +131,7 @@ impl fmt::Debug for Settings {
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
             .field("login", &self.login)
+            .field("audit_checkpoint_every", &self.audit_checkpoint_every)
             .finish()
     }
 }
@@ -422,8 +434,31 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
     tracing_subscriber::EnvFilter::try_new(&log_level)
         .map_err(|e| invalid("log.level", format!("not a valid filter: {e}")))?;
     let login = login_policy(&raw.auth, &invalid)?;
+    let audit_checkpoint_every = raw
+        .audit
+        .checkpoint_every
+        .unwrap_or(tutela_app::audit::DEFAULT_CHECKPOINT_EVERY);
+    if !(1..=1_000_000).contains(&audit_checkpoint_every) {
+        return Err(invalid(
+            "audit.checkpoint_every",
+            "must be between 1 and 1000000".into(),
+        ));
+    }
+    let workstation_header = raw
+        .audit
+        .workstation_header
+        .map(|h| {
+            axum_header_name(&h).ok_or_else(|| {
+                invalid(
+                    "audit.workstation_header",
+                    "must be an HTTP header name, for example x-workstation-id".into(),
+                )
+            })
+        })
+        .transpose()?;
     Ok(Settings {
         login,
+        audit_checkpoint_every,
         data_dir,
         listen,
         database,
@@ -433,11 +468,17 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
             })?,
             request_timeout: Duration::from_secs(timeout),
             hsts: tls.is_some(),
+            workstation_header,
         },
         tls,
         log_level,
         log_format: raw.log.format.unwrap_or_default(),
     })
+}
+
+/// A header name as the server uses it (lower case, token characters).
+fn axum_header_name(name: &str) -> Option<tutela_server::HeaderName> {
+    tutela_server::HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()).ok()
 }
 
 /// The sign-in policy from `[auth]`, each value bounded so that a typo

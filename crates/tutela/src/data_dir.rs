@@ -16,12 +16,15 @@ const ROOT_KEY_LEN: usize = 32;
 /// ```text
 /// DIR/tutela.db        SQLite database (when no database URL is configured)
 /// DIR/keys/root.key    32 random bytes, mode 0600: the local key-encryption root
+/// DIR/keys/audit-signing.key  Ed25519 private key (PKCS#8), mode 0600: signs audit checkpoints
+/// DIR/keys/audit-signing.pub  its public key (hex), for verifiers elsewhere
 /// DIR/blobs/           encrypted objects (recordings, exports)
 /// ```
 #[derive(Clone)]
 pub struct DataDir {
     root: PathBuf,
     root_key: [u8; ROOT_KEY_LEN],
+    audit_key: Vec<u8>,
 }
 
 impl std::fmt::Debug for DataDir {
@@ -47,6 +50,7 @@ impl DataDir {
         let mut dir = Self {
             root: root.to_path_buf(),
             root_key: [0; ROOT_KEY_LEN],
+            audit_key: Vec::new(),
         };
         for path in [dir.root.clone(), dir.keys_dir(), dir.blob_dir()] {
             create_private_dir(&path).map_err(|e| error(&path, e))?;
@@ -54,12 +58,30 @@ impl DataDir {
         warn_if_shared(&dir.root);
         let key = dir.root_key_path();
         dir.root_key = ensure_root_key(&key).map_err(|e| error(&key, e))?;
+        let audit = dir.audit_key_path();
+        dir.audit_key = ensure_audit_key(&audit, &dir.audit_public_key_path())
+            .map_err(|e| error(&audit, e))?;
         Ok(dir)
     }
 
     /// The root key's bytes, from which the service derives its working keys.
     pub fn root_key(&self) -> &[u8; ROOT_KEY_LEN] {
         &self.root_key
+    }
+
+    /// The audit signing key (PKCS#8 bytes).
+    pub fn audit_signing_key(&self) -> &[u8] {
+        &self.audit_key
+    }
+
+    /// The audit signing key file.
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.keys_dir().join("audit-signing.key")
+    }
+
+    /// The audit public key file (hex), for verifiers on other machines.
+    pub fn audit_public_key_path(&self) -> PathBuf {
+        self.keys_dir().join("audit-signing.pub")
     }
 
     /// Where encrypted blobs are stored when no object store is configured.
@@ -114,25 +136,9 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
 /// crash can never leave a short key behind.
 fn ensure_root_key(path: &Path) -> io::Result<[u8; ROOT_KEY_LEN]> {
     if !path.exists() {
-        let dir = path.parent().unwrap_or(Path::new("."));
         let mut key = [0u8; ROOT_KEY_LEN];
         getrandom::fill(&mut key).map_err(|e| io::Error::other(e.to_string()))?;
-        let temp = dir.join(format!(".root.key.{}", std::process::id()));
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let written = options.open(&temp).and_then(|mut file| {
-            file.write_all(&key)?;
-            file.sync_all()
-        });
-        let linked = written.and_then(|()| match fs::hard_link(&temp, path) {
-            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
-            _ => Ok(()),
-        });
-        let _ = fs::remove_file(&temp);
-        linked?;
-        fs::File::open(dir)?.sync_all()?;
+        write_private_file(path, &key)?;
     }
     let mut existing = Vec::with_capacity(ROOT_KEY_LEN);
     fs::File::open(path)?
@@ -186,4 +192,51 @@ mod tests {
             "{err}"
         );
     }
+}
+
+/// Reads the audit signing key, or creates it (mode 0600) with its public
+/// key beside it. A key that does not load is an error, never replaced:
+/// replacing it would orphan every signature made so far.
+fn ensure_audit_key(path: &Path, public_path: &Path) -> io::Result<Vec<u8>> {
+    let invalid = |reason: &str| io::Error::new(io::ErrorKind::InvalidData, reason.to_owned());
+    if path.exists() {
+        let bytes = fs::read(path)?;
+        tutela_app::audit::AuditSigner::from_pkcs8(&bytes)
+            .map_err(|_| invalid("not an Ed25519 PKCS#8 key; restore it from backup"))?;
+        return Ok(bytes);
+    }
+    let bytes = tutela_app::audit::AuditSigner::generate_pkcs8()
+        .map_err(|_| invalid("cannot generate a key"))?;
+    write_private_file(path, &bytes)?;
+    // Another process may have won the race: describe the key that is there.
+    let bytes = fs::read(path)?;
+    let signer = tutela_app::audit::AuditSigner::from_pkcs8(&bytes)
+        .map_err(|_| invalid("not an Ed25519 PKCS#8 key"))?;
+    let public: String = signer.public_key().iter().map(|b| format!("{b:02x}")).collect();
+    fs::write(public_path, format!("{public}\n"))?;
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `path` (mode 0600) unless it exists: written to a
+/// temporary file, synced, then hard-linked into place, so two processes
+/// starting at once keep one file and a crash never leaves half a key.
+fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
+    let temp = dir.join(format!(".{name}.{}", std::process::id()));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&temp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| match fs::hard_link(&temp, path) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    });
+    let _ = fs::remove_file(&temp);
+    linked?;
+    fs::File::open(dir)?.sync_all()
 }

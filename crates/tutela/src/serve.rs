@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tutela_app::audit::AuditSigner;
 use tutela_app::{App, AppError, KeyRing};
 use tutela_domain::{Clock, SetupToken};
 use tutela_server::{ServeError, TlsError, load_tls_config, router, serve};
@@ -104,7 +105,9 @@ pub async fn start(
     })?;
     // Only now, with TLS loaded and the port bound, is a token issued: a start
     // that fails must not void the token a running instance has printed.
-    let app = App::new(store, clock, keys).with_login_policy(settings.login);
+    let signer = AuditSigner::from_pkcs8(data_dir.audit_signing_key())?;
+    let app = App::new(store, clock, keys, signer, settings.audit_checkpoint_every)
+        .with_login_policy(settings.login);
     let setup_token = app.issue_setup_token().await?;
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();

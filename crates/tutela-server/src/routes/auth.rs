@@ -9,7 +9,7 @@ use tutela_domain::Secret;
 use utoipa::ToSchema;
 
 use crate::ApiError;
-use crate::extract::{Caller, PeerAddr};
+use crate::extract::{Caller, Origin};
 use crate::json::ApiJson;
 use crate::routes::views::UserView;
 
@@ -50,7 +50,7 @@ pub(crate) struct LoginResponse {
         (status = 429, description = "Too many failures: locked", body = crate::ErrorBody)))]
 pub(crate) async fn login(
     State(app): State<App>,
-    PeerAddr(address): PeerAddr,
+    Origin(origin): Origin,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let login = app
@@ -58,7 +58,7 @@ pub(crate) async fn login(
             &request.username,
             &request.password,
             request.totp.as_ref(),
-            address,
+            &origin,
         )
         .await?;
     Ok(Json(LoginResponse {
@@ -76,8 +76,9 @@ pub(crate) async fn login(
 pub(crate) async fn logout(
     State(app): State<App>,
     Caller(principal): Caller,
+    Origin(origin): Origin,
 ) -> Result<StatusCode, ApiError> {
-    app.logout(&principal).await?;
+    app.logout(&principal, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,8 +109,9 @@ pub(crate) struct EnrollResponse {
 pub(crate) async fn enroll(
     State(app): State<App>,
     Caller(principal): Caller,
+    Origin(origin): Origin,
 ) -> Result<Json<EnrollResponse>, ApiError> {
-    let enrollment = app.enroll_mfa(&principal).await?;
+    let enrollment = app.enroll_mfa(&principal, &origin).await?;
     Ok(Json(EnrollResponse {
         secret: enrollment.secret_base32.expose().to_owned(),
         otpauth_url: enrollment.otpauth_url.expose().to_owned(),
@@ -133,8 +135,9 @@ pub(crate) struct ConfirmRequest {
 pub(crate) async fn confirm(
     State(app): State<App>,
     Caller(principal): Caller,
+    Origin(origin): Origin,
     ApiJson(request): ApiJson<ConfirmRequest>,
 ) -> Result<StatusCode, ApiError> {
-    app.confirm_mfa(&principal, &request.totp).await?;
+    app.confirm_mfa(&principal, &request.totp, &origin).await?;
     Ok(StatusCode::NO_CONTENT)
 }

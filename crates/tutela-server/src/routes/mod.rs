@@ -2,6 +2,7 @@
 //! built from this table and [`crate::route_table`] exposes it, so a test can
 //! try every route as an outsider and fail when a new one is unprotected.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod clients;
 pub(crate) mod controllers;
@@ -27,6 +28,9 @@ pub enum Access {
     /// Principals in the scope of the controller named in the path; anyone
     /// else is answered as for a missing object.
     Tenant,
+    /// DPOs and auditors: the platform's audit chain, and a controller's
+    /// within their scope; anyone else is answered as for a missing object.
+    Audit,
 }
 
 /// One route: method, path template and who may call it.
@@ -65,7 +69,7 @@ impl Routes {
 }
 
 fn routes() -> Routes {
-    use Access::{Platform, Public, Session, Tenant};
+    use Access::{Audit, Platform, Public, Session, Tenant};
     let r = Routes {
         router: Router::new(),
         table: Vec::new(),
@@ -139,6 +143,37 @@ fn routes() -> Routes {
             "/v1/controllers/{controller_id}/subjects/{subject_id}",
             Tenant,
             get(subjects::get),
+        )
+        .add(
+            "DELETE",
+            "/v1/controllers/{controller_id}/subjects/{subject_id}",
+            Tenant,
+            delete(subjects::erase),
+        )
+        .add("GET", "/v1/audit/{chain}/events", Audit, get(audit::events))
+        .add(
+            "GET",
+            "/v1/audit/{chain}/checkpoints",
+            Audit,
+            get(audit::checkpoints),
+        )
+        .add(
+            "POST",
+            "/v1/audit/{chain}/checkpoints",
+            Audit,
+            post(audit::checkpoint),
+        )
+        .add(
+            "GET",
+            "/v1/audit/{chain}/proofs/inclusion",
+            Audit,
+            get(audit::inclusion),
+        )
+        .add(
+            "GET",
+            "/v1/audit/{chain}/proofs/consistency",
+            Audit,
+            get(audit::consistency),
         )
         .add("GET", "/v1/users", Platform, get(users::list))
         .add("POST", "/v1/users", Platform, post(users::create))

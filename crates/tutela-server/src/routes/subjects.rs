@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use tutela_app::grants::{ReadSubjects, WriteSubjects};
+use tutela_app::grants::{EraseSubjects, ReadSubjects, WriteSubjects};
 use tutela_app::{App, MAX_PAGE};
 use tutela_domain::{
     Attribute, AttributeName, AttributeValue, ControllerId, DataCategory, SubjectId,
@@ -124,4 +124,23 @@ pub(crate) async fn list(
         .subjects(&grant, query.after.map(SubjectId), limit)
         .await?;
     Ok(Json(page.into_iter().map(SubjectBody::from).collect()))
+}
+
+/// Erases a data subject: their attributes and the secret of their audit
+/// pseudonym, so earlier audit events no longer lead to them (the trail
+/// still verifies). Needs `subjects.erase` (DPO).
+#[utoipa::path(delete, path = "/v1/controllers/{controller_id}/subjects/{subject_id}",
+    tag = "subjects", security(("bearer" = [])),
+    params(("controller_id" = uuid::Uuid, Path), ("subject_id" = uuid::Uuid, Path),
+        ("purpose" = String, Query, description = "Declared purpose")),
+    responses((status = 204, description = "Erased"),
+        (status = 403, description = "Refused; the code says why", body = crate::ErrorBody),
+        (status = 404, description = "No such subject in the caller's scope", body = crate::ErrorBody)))]
+pub(crate) async fn erase(
+    State(app): State<App>,
+    Tenant(grant): Tenant<EraseSubjects>,
+    ApiPath(ids): ApiPath<(ControllerId, SubjectId)>,
+) -> Result<StatusCode, ApiError> {
+    app.erase_subject(&grant, ids.1).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
