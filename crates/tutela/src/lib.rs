@@ -3,6 +3,7 @@
 //! `main` parses the command line and calls into here; the integration tests
 //! call the same functions.
 
+pub mod audit_cmd;
 pub mod config;
 pub mod data_dir;
 pub mod serve;

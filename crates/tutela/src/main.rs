@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use tutela::audit_cmd;
 use tutela::config::{LogFormat, Settings, Sources};
 use tutela::serve::start;
 use tutela_domain::SystemClock;
@@ -34,6 +35,83 @@ enum Command {
     },
     /// Check the configuration and print the effective settings (secrets redacted).
     CheckConfig,
+    /// The tamper-evident audit trail: verify, export, list, checkpoint.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// Where the audit trail is: the data directory's database, or another.
+#[derive(Debug, clap::Args)]
+struct StoreArgs {
+    /// Data directory (its database, unless `--database` names another, and its keys).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite:PATH` or `postgres://…`).
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check every chain offline: hashes, order, signatures, checkpoints.
+    /// Exits 1 naming the first bad event when the trail is broken.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Verify an exported bundle instead of a database.
+        #[arg(long, conflicts_with_all = ["data_dir", "database"])]
+        bundle: Option<PathBuf>,
+        /// The trusted public key (hex file, as `keys/audit-signing.pub`).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+    },
+    /// Write every event, checkpoint and the public key to a bundle file.
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The bundle file (default `tutela-audit-<instant>.jsonl`).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// List events of one chain as JSON lines (recorded as an operator read).
+    Events {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// `platform` or a controller id.
+        #[arg(long, default_value = "platform")]
+        chain: String,
+        /// Events about this data subject id.
+        #[arg(long)]
+        subject: Option<uuid::Uuid>,
+        /// Events by this actor (`user:<uuid>`, `client:<uuid>`, `anonymous`, `operator`).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Events about this object (`kind` or `kind:id`).
+        #[arg(long)]
+        object: Option<String>,
+        /// At or after this instant (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Before this instant (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// After this position.
+        #[arg(long)]
+        after: Option<u64>,
+        /// At most this many (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Sign a checkpoint of one chain now.
+    Checkpoint {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// `platform` or a controller id.
+        #[arg(long, default_value = "platform")]
+        chain: String,
+    },
 }
 
 /// Exit code for configuration errors (as `sysexits.h` EX_CONFIG).
@@ -57,12 +135,30 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     let mut flags = Vec::new();
-    if let Command::Serve { data_dir, listen } = &cli.command {
-        if let Some(dir) = data_dir {
+    let store_args = match &cli.command {
+        Command::Serve { data_dir, listen } => {
+            if let Some(dir) = data_dir {
+                flags.push(("data_dir", dir.display().to_string()));
+            }
+            if let Some(listen) = listen {
+                flags.push(("listen", listen.clone()));
+            }
+            None
+        }
+        Command::Audit { command } => match command {
+            AuditCommand::Verify { store, .. }
+            | AuditCommand::Export { store, .. }
+            | AuditCommand::Events { store, .. }
+            | AuditCommand::Checkpoint { store, .. } => Some(store),
+        },
+        Command::CheckConfig => None,
+    };
+    if let Some(store) = store_args {
+        if let Some(dir) = &store.data_dir {
             flags.push(("data_dir", dir.display().to_string()));
         }
-        if let Some(listen) = listen {
-            flags.push(("listen", listen.clone()));
+        if let Some(url) = &store.database {
+            flags.push(("database_url", url.clone()));
         }
     }
     let sources = Sources {
@@ -84,19 +180,110 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve { .. } => run_serve(&settings),
+        Command::Audit { command } => run_audit(&settings, command),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("tutela: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        })
+}
+
+fn run_audit(settings: &Settings, command: AuditCommand) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let clock: Arc<dyn tutela_domain::Clock> = Arc::new(SystemClock);
+    let result: Result<String, String> = runtime.block_on(async {
+        match command {
+            AuditCommand::Verify {
+                bundle, public_key, ..
+            } => {
+                let verdict = match &bundle {
+                    Some(bundle) => audit_cmd::verify_bundle(bundle, public_key.as_deref()),
+                    None => audit_cmd::verify_database(settings, public_key.as_deref()).await,
+                }
+                .map_err(|e| e.to_string())?;
+                match verdict {
+                    audit_cmd::Verdict::Broken(_) => Err(verdict.describe()),
+                    audit_cmd::Verdict::Verified { .. } => Ok(verdict.describe()),
+                }
+            }
+            AuditCommand::Export { output, .. } => {
+                let output = output.unwrap_or_else(|| audit_cmd::default_bundle_name(clock.now()));
+                audit_cmd::export(settings, clock, &output)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            AuditCommand::Events {
+                chain,
+                subject,
+                actor,
+                object,
+                from,
+                until,
+                after,
+                limit,
+                ..
+            } => {
+                let chain = audit_cmd::parse_chain(&chain).map_err(|e| format!("--chain {e}"))?;
+                let instant = |name: &str, v: Option<String>| {
+                    v.map(|v| v.parse::<tutela_domain::Timestamp>())
+                        .transpose()
+                        .map_err(|_| format!("--{name} must be an RFC 3339 instant"))
+                };
+                let query = tutela_app::audit::AuditQuery {
+                    subject: subject.map(tutela_domain::SubjectId),
+                    actor: actor
+                        .map(|a| a.parse())
+                        .transpose()
+                        .map_err(|e: tutela_domain::InvalidValue| format!("--actor {}", e.reason))?,
+                    object: object
+                        .map(|o| o.parse())
+                        .transpose()
+                        .map_err(|e: tutela_domain::InvalidValue| format!("--object {}", e.reason))?,
+                    from: instant("from", from)?,
+                    until: instant("until", until)?,
+                    after,
+                    limit,
+                };
+                audit_cmd::events(settings, clock, chain, query)
+                    .await
+                    .map(|lines| lines.join("\n"))
+                    .map_err(|e| e.to_string())
+            }
+            AuditCommand::Checkpoint { chain, .. } => {
+                let chain = audit_cmd::parse_chain(&chain).map_err(|e| format!("--chain {e}"))?;
+                audit_cmd::checkpoint(settings, clock, chain)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        }
+    });
+    match result {
+        Ok(text) => {
+            if !text.is_empty() {
+                println!("{text}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(text) => {
+            eprintln!("tutela: {text}");
+            ExitCode::FAILURE
+        }
     }
 }
 
 fn run_serve(settings: &Settings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("tutela: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async {
         let running = match start(settings, Arc::new(SystemClock), shutdown_signal()).await {

@@ -6,7 +6,7 @@ use tutela_domain::audit::{
     Outcome, decode,
 };
 use tutela_domain::audit::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
-use tutela_domain::{ControllerId, Principal, Role, SubjectId, Timestamp, UserId, authorize_audit};
+use tutela_domain::{ControllerId, Principal, Role, SubjectId, Timestamp, authorize_audit};
 use tutela_storage::AuditFilter;
 
 use super::pseudonym;
@@ -20,8 +20,8 @@ const PAGE: u32 = 10_000;
 /// Proof that the caller may read one audit chain.
 #[derive(Debug, Clone)]
 pub struct AuditGrant {
-    actor: UserId,
-    role: Role,
+    actor: Actor,
+    role: Option<Role>,
     controller: Option<ControllerId>,
     origin: ClientContext,
 }
@@ -33,8 +33,8 @@ impl AuditGrant {
     }
 
     fn event(&self, action: Action, instant: Timestamp) -> AuditEvent {
-        let mut event = AuditEvent::new(instant, Actor::User(self.actor), action, Outcome::Allowed)
-            .role(Some(self.role))
+        let mut event = AuditEvent::new(instant, self.actor, action, Outcome::Allowed)
+            .role(self.role)
             .client(self.origin.clone());
         event.controller = self.controller;
         let trail = match self.controller {
@@ -119,8 +119,8 @@ impl App {
     ) -> Result<AuditGrant, AppError> {
         match authorize_audit(principal, controller) {
             Ok((actor, role)) => Ok(AuditGrant {
-                actor,
-                role,
+                actor: Actor::User(actor),
+                role: Some(role),
                 controller,
                 origin: origin.clone(),
             }),
@@ -130,6 +130,28 @@ impl App {
                 Err(denied.into())
             }
         }
+    }
+
+    /// The operator's grant over `chain`: for the command line, run by
+    /// whoever holds the data directory and the database (who could read the
+    /// tables directly anyway). Its reads are recorded with actor `operator`.
+    pub fn grant_operator_audit(&self, chain: ChainId) -> AuditGrant {
+        AuditGrant {
+            actor: Actor::Operator,
+            role: None,
+            controller: match chain {
+                ChainId::Platform => None,
+                ChainId::Controller(c) => Some(c),
+            },
+            origin: ClientContext::default(),
+        }
+    }
+
+    /// Records that the operator exported the whole trail (before the
+    /// export reads it, so the bundle contains its own export event).
+    pub async fn record_operator_export(&self) -> Result<(), AppError> {
+        let event = AuditEvent::new(self.clock.now(), Actor::Operator, Action::AuditExport, Outcome::Allowed);
+        self.record(vec![event]).await
     }
 
     /// A page of events matching `query`, in chain order. Recorded as an

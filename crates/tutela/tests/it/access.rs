@@ -57,6 +57,7 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             ("subject_id", subject.as_str()),
             ("client_id", client_id.as_str()),
             ("user_id", owner.id.as_str()),
+            ("chain", s.a.as_str()),
         ];
         let missing = uuid::Uuid::now_v7().to_string();
         let fake = [
@@ -64,6 +65,7 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             ("subject_id", missing.as_str()),
             ("client_id", missing.as_str()),
             ("user_id", missing.as_str()),
+            ("chain", missing.as_str()),
         ];
         let public = [
             ("GET", "/healthz"),

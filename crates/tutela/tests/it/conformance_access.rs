@@ -364,10 +364,10 @@ pub async fn subjects_are_reachable_only_through_their_controller(store: Arc<dyn
         .map(|i| subject(a.id, &format!("Person {i}")))
         .collect();
     for s in &mine {
-        store.create_subject(s).await.unwrap();
+        store.create_subject(s, &[7; 32]).await.unwrap();
     }
     let theirs = subject(b.id, "Someone Else");
-    store.create_subject(&theirs).await.unwrap();
+    store.create_subject(&theirs, &[8; 32]).await.unwrap();
     assert_eq!(
         store.subject(a.id, mine[0].id).await.unwrap().as_ref(),
         Some(&mine[0])
