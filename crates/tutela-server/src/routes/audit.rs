@@ -295,3 +295,17 @@ pub(crate) async fn consistency(
         path: p.path.iter().map(|h| hex(h)).collect(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_events_query_parses() {
+        let uri: axum::http::Uri = "/x?subject=0194f0f0-0000-7000-8000-000000000000&limit=2"
+            .parse()
+            .unwrap();
+        let q = axum::extract::Query::<EventsQuery>::try_from_uri(&uri);
+        assert_eq!(q.map(|q| q.0.limit).map_err(|e| e.body_text()), Ok(Some(2)));
+    }
+}

@@ -130,6 +130,43 @@ async fn marker_name_and_phone_appear_in_no_log_line() {
         .await
         .unwrap();
     assert_eq!(raw.status(), 400);
+    // Headers the audit trail keeps something of: only product tokens of
+    // the user agent survive, never its comments.
+    let ua = s
+        .server
+        .client
+        .get(s.server.url(&ok))
+        .bearer_auth(&agent.token)
+        .header("user-agent", format!("Dialer/2.1 ({NAME}; {PHONE})"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ua.status(), 200);
+
+    // The audit store holds events of all of that, and no marker.
+    let store = s.server.store().clone();
+    let mut after = None;
+    let mut stored = Vec::new();
+    let mut events = 0;
+    loop {
+        let page = store.audit_scan(after, 1000).await.unwrap();
+        for r in &page {
+            stored.extend_from_slice(&r.body);
+            stored.extend_from_slice(r.index.actor.as_bytes());
+            stored.extend_from_slice(r.index.object.clone().unwrap_or_default().as_bytes());
+        }
+        events += page.len();
+        match page.last() {
+            Some(last) if page.len() == 1000 => after = Some((last.chain, last.seq)),
+            _ => break,
+        }
+    }
+    assert!(events >= 15, "requests were audited ({events} events)");
+    let stored = String::from_utf8_lossy(&stored).to_lowercase();
+    assert!(stored.contains("subject.read") && stored.contains("dialer/2.1"), "the scan sees events");
+    for marker in ["quagmire", "zebulon", PHONE_DIGITS, "347 555 0199", "3475550199"] {
+        assert!(!stored.contains(marker), "`{marker}` is in the audit store");
+    }
     s.server.stop().await;
 
     let log = String::from_utf8_lossy(&LOG.lock().unwrap()).to_lowercase();

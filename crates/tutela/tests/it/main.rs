@@ -17,6 +17,7 @@
 
 mod access;
 mod api;
+mod audit;
 mod config;
 mod conformance;
 mod conformance_access;

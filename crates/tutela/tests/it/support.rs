@@ -185,6 +185,16 @@ impl TestServer {
         }
     }
 
+    /// The database URL, for tools run against it.
+    pub fn database_url(&self) -> String {
+        self._db.url_string()
+    }
+
+    /// The data directory (keys).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._db.dir.path().join("data")
+    }
+
     pub fn running(&self) -> &Running {
         self.running.as_ref().unwrap()
     }
@@ -231,6 +241,17 @@ impl TestServer {
             status,
             response.json().await.unwrap_or(serde_json::Value::Null),
         )
+    }
+
+    /// Shuts down gracefully and keeps the database, for tools run on it after.
+    pub async fn halt(mut self) -> FreshDatabase {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(running) = self.running.take() {
+            running.finished().await.unwrap();
+        }
+        self._db
     }
 
     /// Shuts down gracefully and waits for it.
