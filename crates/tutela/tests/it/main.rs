@@ -18,6 +18,7 @@
 mod access;
 mod api;
 mod audit;
+mod audit_crash;
 mod config;
 mod conformance;
 mod conformance_access;
