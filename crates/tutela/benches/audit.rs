@@ -1,0 +1,236 @@
+//! Audit trail benchmark (issue 4): durable appends with group commit,
+//! against plain inserts of the same rows without hashing, side by side in
+//! one run, on SQLite and (when `TUTELA_TEST_POSTGRES_URL` names a server)
+//! PostgreSQL; then offline verification speed.
+//!
+//! `scripts/test --run cargo bench -p tutela --bench audit` (starts a
+//! throwaway PostgreSQL); `cargo bench -p tutela --bench audit` for SQLite
+//! only. `TUTELA_BENCH_EVENTS` sets the events per run (default 200000).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::sync::{mpsc, oneshot};
+use tutela_app::audit::{AuditSigner, TrustedKeys, pseudonym, verify_store};
+use tutela_app::{App, KeyRing};
+use tutela_domain::audit::{
+    Action, Actor, AuditEvent, AuditIndex, AuditRecord, ClientContext, ObjectKind, ObjectRef,
+    Outcome, encode,
+};
+use tutela_domain::{Clock, ControllerId, SubjectId, SystemClock, UserId};
+use tutela_storage::{AuditBatch, DatabaseUrl, OpenMode, Store};
+
+/// Concurrent producers, each appending one event at a time and waiting
+/// for it, as request handlers do.
+const PRODUCERS: usize = 512;
+const REPEATS: usize = 3;
+
+fn event(controller: ControllerId, n: usize) -> AuditEvent {
+    let subject = pseudonym(&[n as u8; 32], SubjectId(uuid::Uuid::from_u128(n as u128)));
+    AuditEvent::new(SystemClock.now(), Actor::User(UserId(uuid::Uuid::from_u128(7))), Action::SubjectRead, Outcome::Allowed)
+        .controller(controller)
+        .role(Some(tutela_domain::Role::Agent))
+        .object(ObjectRef::kind_only(ObjectKind::Subject))
+        .subject(subject)
+        .purpose("customer_care".parse().unwrap())
+        .client(ClientContext::new(
+            Some("10.20.30.40".parse().unwrap()),
+            Some("Dialer/4.2.1 Chrome/120.0"),
+            Some("WS-0042"),
+            Some(&format!("req-{n:012}")),
+        ))
+}
+
+/// Runs `PRODUCERS` tasks that together submit `total` events through
+/// `submit`, one at a time each; returns events per second.
+async fn drive<F, Fut>(total: usize, controller: ControllerId, submit: F) -> f64
+where
+    F: Fn(AuditEvent) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for p in 0..PRODUCERS {
+        let submit = submit.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut n = p;
+            while n < total {
+                submit(event(controller, n)).await;
+                n += PRODUCERS;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The baseline: the same group commit (one task, a batch of whatever
+/// queued), the same rows and columns, but no hashing, chaining, frontier,
+/// signature or head check.
+fn plain_inserter(store: Arc<dyn Store>) -> mpsc::Sender<(AuditEvent, oneshot::Sender<()>)> {
+    let (tx, mut rx) = mpsc::channel::<(AuditEvent, oneshot::Sender<()>)>(16384);
+    tokio::spawn(async move {
+        let mut seq = 0u64;
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            while jobs.len() < 8192 {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            let records = jobs
+                .iter()
+                .map(|(e, _)| {
+                    seq += 1;
+                    AuditRecord {
+                        chain: e.chain(),
+                        seq,
+                        index: AuditIndex::of(e),
+                        body: encode(e.chain(), seq, e),
+                        chain_hash: [0; 32],
+                        seal: None,
+                    }
+                })
+                .collect();
+            store
+                .append_audit(&AuditBatch {
+                    records,
+                    checkpoints: Vec::new(),
+                    expected: Vec::new(),
+                })
+                .await
+                .unwrap();
+            for (_, done) in jobs {
+                let _ = done.send(());
+            }
+        }
+    });
+    tx
+}
+
+enum Backend {
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
+}
+
+async fn fresh_store(backend: &Backend, n: usize) -> Arc<dyn Store> {
+    match backend {
+        Backend::Sqlite(dir) => {
+            let path = dir.path().join(format!("bench-{n}.db"));
+            tutela::store::open_store(&DatabaseUrl::sqlite(path), OpenMode::CreateIfMissing)
+                .await
+                .unwrap()
+        }
+        Backend::Postgres(admin) => {
+            use sqlx::Connection;
+            let name = format!("tutela_bench_{}_{n}", std::process::id());
+            let mut c = sqlx::PgConnection::connect(admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            let url = DatabaseUrl::parse(&format!("{base}/{name}")).unwrap();
+            tutela::store::open_store(&url, OpenMode::CreateIfMissing).await.unwrap()
+        }
+    }
+}
+
+async fn controller(store: &Arc<dyn Store>) -> ControllerId {
+    let c = tutela_domain::Controller {
+        id: ControllerId::generate(),
+        name: tutela_domain::Label::parse("Bench").unwrap(),
+        country: tutela_domain::CountryCode::parse("IT").unwrap(),
+        dpo_contact: tutela_domain::Label::parse("dpo@example.com").unwrap(),
+        representative: None,
+        created_at: SystemClock.now(),
+    };
+    store.create_controller(&c).await.unwrap();
+    c.id
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+async fn compare(name: &str, backend: &Backend, total: usize) -> Option<Arc<dyn Store>> {
+    let mut audited = Vec::new();
+    let mut plain = Vec::new();
+    let mut last = None;
+    for r in 0..REPEATS {
+        // Alternate, so drift on the machine hits both alike.
+        let store = fresh_store(backend, 2 * r).await;
+        let c = controller(&store).await;
+        let tx = plain_inserter(store.clone());
+        plain.push(
+            drive(total, c, move |e| {
+                let tx = tx.clone();
+                async move {
+                    let (done, wait) = oneshot::channel();
+                    tx.send((e, done)).await.unwrap();
+                    wait.await.unwrap();
+                }
+            })
+            .await,
+        );
+        store.close().await;
+
+        let store = fresh_store(backend, 2 * r + 1).await;
+        let c = controller(&store).await;
+        let app = App::new(
+            store.clone(),
+            Arc::new(SystemClock),
+            KeyRing::ephemeral().unwrap(),
+            AuditSigner::ephemeral().unwrap(),
+            1000,
+        );
+        let key = app.audit_public_key().to_vec();
+        audited.push(
+            drive(total, c, move |e| {
+                let app = app.clone();
+                async move { app.record(vec![e]).await.unwrap() }
+            })
+            .await,
+        );
+        last = Some((store, key));
+    }
+    let (a, p) = (median(audited.clone()), median(plain.clone()));
+    println!(
+        "{name}: audited appends {a:.0} events/s, plain inserts {p:.0} rows/s, ratio {:.1}% \
+         ({total} events, {PRODUCERS} producers, median of {REPEATS}; audited runs {audited:.0?}, plain runs {plain:.0?})",
+        100.0 * a / p
+    );
+    let (store, key) = last?;
+    let started = Instant::now();
+    let report = verify_store(store.clone(), &TrustedKeys::new([key])).await.unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{name}: verified {} events, {:.1} MB stored, in {seconds:.2} s: {:.0} MB/s, {:.0} events/s",
+        report.events(),
+        report.bytes() as f64 / 1e6,
+        report.bytes() as f64 / 1e6 / seconds,
+        report.events() as f64 / seconds
+    );
+    Some(store)
+}
+
+#[tokio::main]
+async fn main() {
+    let total: usize = std::env::var("TUTELA_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
+    compare("sqlite", &Backend::Sqlite(tempfile::tempdir().unwrap()), total).await;
+    match std::env::var("TUTELA_TEST_POSTGRES_URL") {
+        Ok(url) => {
+            compare("postgres", &Backend::Postgres(url), total).await;
+        }
+        Err(_) => println!("postgres: skipped (TUTELA_TEST_POSTGRES_URL not set; use scripts/test --run)"),
+    }
+}
