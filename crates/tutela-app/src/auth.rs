@@ -4,7 +4,9 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use jiff::SignedDuration;
-use tutela_domain::audit::{Action, Actor, AuditEvent, ClientContext, ObjectKind, ObjectRef, Outcome};
+use tutela_domain::audit::{
+    Action, Actor, AuditEvent, ClientContext, ObjectKind, ObjectRef, Outcome,
+};
 use tutela_domain::{
     AuthError, ClientPrincipal, Principal, Secret, SessionId, Timestamp, TotpCode, User,
     UserPrincipal, Username,
@@ -83,9 +85,14 @@ impl App {
         ];
         for what in attempt.locked {
             events.push(
-                AuditEvent::new(now, Actor::Anonymous, Action::Lockout, Outcome::denied(what))
-                    .object(object.clone())
-                    .client(origin.clone()),
+                AuditEvent::new(
+                    now,
+                    Actor::Anonymous,
+                    Action::Lockout,
+                    Outcome::denied(what),
+                )
+                .object(object.clone())
+                .client(origin.clone()),
             );
         }
         self.record(events).await?;
@@ -102,9 +109,7 @@ impl App {
         attempt: &mut Attempt,
     ) -> Result<Login, AppError> {
         let now = self.clock.now();
-        let address = origin
-            .address
-            .unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        let address = origin.address.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
         let address_key = self.keys.throttle_key("address", &address.to_string());
         for key in [account_key, address_key] {
             if let Some(until) = self.store.locked_until(key, now).await? {
@@ -187,7 +192,11 @@ impl App {
                 .is_some()
             {
                 tracing::warn!(locked = what, until = %lock_until, "sign-in locked after repeated failures");
-                locked.push(if what == "account" { "account_locked" } else { "address_locked" });
+                locked.push(if what == "account" {
+                    "account_locked"
+                } else {
+                    "address_locked"
+                });
             }
         }
         Ok(locked)
@@ -289,7 +298,11 @@ impl App {
 
     /// Ends the caller's session. Machine-client tokens are revoked by an
     /// administrator instead.
-    pub async fn logout(&self, principal: &Principal, origin: &ClientContext) -> Result<(), AppError> {
+    pub async fn logout(
+        &self,
+        principal: &Principal,
+        origin: &ClientContext,
+    ) -> Result<(), AppError> {
         if let Principal::User(user) = principal {
             let event = self.user_event(user.id, Some(user.role), Action::Logout, origin)?;
             self.record(vec![event]).await?;
@@ -336,8 +349,10 @@ impl App {
             .to_url()
             .map_err(|e| AppError::internal(format!("otpauth url: {e}")))?;
         let event = self.user_event(user.id, Some(user.role), Action::MfaEnrol, origin)?;
-        self.audited(event, async { Ok(self.store.store_totp_secret(user.id, sealed).await?) })
-            .await?;
+        self.audited(event, async {
+            Ok(self.store.store_totp_secret(user.id, sealed).await?)
+        })
+        .await?;
         tracing::info!(user_id = %user.id, "MFA enrolment started");
         Ok(MfaEnrollment {
             secret_base32: Secret::new(totp.secret().to_base32()),
@@ -410,10 +425,15 @@ impl App {
     ) -> Result<AuditEvent, AppError> {
         let object = ObjectRef::new(ObjectKind::User, user.to_string())
             .map_err(|e| AppError::internal(e.reason))?;
-        Ok(AuditEvent::new(self.clock.now(), Actor::User(user), action, Outcome::Allowed)
-            .role(role)
-            .object(object)
-            .client(origin.clone()))
+        Ok(AuditEvent::new(
+            self.clock.now(),
+            Actor::User(user),
+            action,
+            Outcome::Allowed,
+        )
+        .role(role)
+        .object(object)
+        .client(origin.clone()))
     }
 }
 

@@ -69,10 +69,16 @@ impl App {
             revoked_at: None,
         };
         let event = grant
-            .event(Action::ClientCreate, object(ObjectKind::Client, client.id)?, self.clock.now())
+            .event(
+                Action::ClientCreate,
+                object(ObjectKind::Client, client.id)?,
+                self.clock.now(),
+            )
             .controller(controller);
-        self.audited(event, async { Ok(self.store.create_client(&client, record).await?) })
-            .await?;
+        self.audited(event, async {
+            Ok(self.store.create_client(&client, record).await?)
+        })
+        .await?;
         tracing::info!(actor = %grant.actor(), client_id = %client.id, controller_id = %controller, "machine client registered");
         Ok((client, token))
     }
@@ -103,7 +109,11 @@ impl App {
             .event(Action::ClientRotate, object(ObjectKind::Client, id)?, now)
             .controller(controller);
         self.audited(event, async {
-            match self.store.replace_client_token(controller, id, record, now).await? {
+            match self
+                .store
+                .replace_client_token(controller, id, record, now)
+                .await?
+            {
                 true => Ok(()),
                 false => Err(AppError::NotFound),
             }

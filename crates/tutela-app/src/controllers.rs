@@ -41,10 +41,16 @@ impl App {
             created_at: self.clock.now(),
         };
         let event = grant
-            .event(Action::ControllerCreate, object(ObjectKind::Controller, controller.id)?, controller.created_at)
+            .event(
+                Action::ControllerCreate,
+                object(ObjectKind::Controller, controller.id)?,
+                controller.created_at,
+            )
             .controller(controller.id);
-        self.audited(event, async { Ok(self.store.create_controller(&controller).await?) })
-            .await?;
+        self.audited(event, async {
+            Ok(self.store.create_controller(&controller).await?)
+        })
+        .await?;
         tracing::info!(actor = %grant.actor(), controller_id = %controller.id, "controller registered");
         Ok(controller)
     }
@@ -91,7 +97,11 @@ impl App {
         }
         let now = self.clock.now();
         let event = grant
-            .event(Action::AgreementRecord, object(ObjectKind::Agreement, controller)?, now)
+            .event(
+                Action::AgreementRecord,
+                object(ObjectKind::Agreement, controller)?,
+                now,
+            )
             .controller(controller);
         let agreement = self
             .audited(event, async {

@@ -190,7 +190,10 @@ impl App {
         purpose: Purpose,
         origin: &ClientContext,
     ) -> Result<TenantGrant<P>, AppError> {
-        match self.decide_tenant::<P>(principal, controller, &purpose).await {
+        match self
+            .decide_tenant::<P>(principal, controller, &purpose)
+            .await
+        {
             Ok(agreement) => Ok(TenantGrant {
                 principal: principal.clone(),
                 controller,
@@ -200,8 +203,14 @@ impl App {
                 _permission: PhantomData,
             }),
             Err(AppError::Access(denied)) => {
-                self.record_denial(principal, P::ACTION, Some(controller), origin, denied.code())
-                    .await?;
+                self.record_denial(
+                    principal,
+                    P::ACTION,
+                    Some(controller),
+                    origin,
+                    denied.code(),
+                )
+                .await?;
                 Err(denied.into())
             }
             Err(other) => Err(other),

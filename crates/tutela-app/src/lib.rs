@@ -61,8 +61,12 @@ impl App {
         checkpoint_every: u64,
     ) -> Self {
         let signer = Arc::new(signer);
-        let appender =
-            audit::Appender::start(store.clone(), clock.clone(), signer.clone(), checkpoint_every);
+        let appender = audit::Appender::start(
+            store.clone(),
+            clock.clone(),
+            signer.clone(),
+            checkpoint_every,
+        );
         Self {
             store,
             clock,

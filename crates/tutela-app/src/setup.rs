@@ -62,9 +62,14 @@ impl App {
             .await?
         {
             SetupCompletion::Created(user) => {
-                let event = AuditEvent::new(now, Actor::User(user.id), Action::SetupComplete, Outcome::Allowed)
-                    .role(Some(Role::Administrator))
-                    .object(object(ObjectKind::User, user.id)?);
+                let event = AuditEvent::new(
+                    now,
+                    Actor::User(user.id),
+                    Action::SetupComplete,
+                    Outcome::Allowed,
+                )
+                .role(Some(Role::Administrator))
+                .object(object(ObjectKind::User, user.id)?);
                 self.record(vec![event]).await?;
                 tracing::info!(user_id = %user.id, "first administrator created with the setup token");
                 Ok(user)

@@ -82,7 +82,12 @@ impl App {
             created_at: self.clock.now(),
         };
         let secret = new_subject_secret()?;
-        let event = subject_event(grant, Action::SubjectWrite, pseudonym(&secret, subject.id), self.clock.now());
+        let event = subject_event(
+            grant,
+            Action::SubjectWrite,
+            pseudonym(&secret, subject.id),
+            self.clock.now(),
+        );
         self.audited(event, async {
             Ok(self.store.create_subject(&subject, &secret).await?)
         })
@@ -111,7 +116,9 @@ impl App {
             .subject(grant.controller(), id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let events = self.subject_events(grant, Action::SubjectRead, &[id]).await?;
+        let events = self
+            .subject_events(grant, Action::SubjectRead, &[id])
+            .await?;
         self.record(events).await?;
         tracing::info!(
             actor = %grant.actor(),
@@ -139,7 +146,9 @@ impl App {
             .subjects(grant.controller(), after, limit)
             .await?;
         let ids: Vec<SubjectId> = page.iter().map(|s| s.id).collect();
-        let events = self.subject_events(grant, Action::SubjectRead, &ids).await?;
+        let events = self
+            .subject_events(grant, Action::SubjectRead, &ids)
+            .await?;
         self.record(events).await?;
         tracing::info!(
             actor = %grant.actor(),
@@ -162,7 +171,9 @@ impl App {
         grant: &TenantGrant<EraseSubjects>,
         id: SubjectId,
     ) -> Result<(), AppError> {
-        let events = self.subject_events(grant, Action::SubjectErase, &[id]).await?;
+        let events = self
+            .subject_events(grant, Action::SubjectErase, &[id])
+            .await?;
         if events.is_empty() {
             return Err(AppError::NotFound);
         }

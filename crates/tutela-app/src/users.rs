@@ -92,10 +92,16 @@ impl App {
             .unwrap_or_else(|| current.controllers.clone());
         change.controllers = Some(self.check_scopes(role, controllers).await?);
         let now = self.clock.now();
-        let action = if change.reset_mfa { Action::UserMfaReset } else { Action::UserUpdate };
+        let action = if change.reset_mfa {
+            Action::UserMfaReset
+        } else {
+            Action::UserUpdate
+        };
         let event = grant.event(action, object(ObjectKind::User, id)?, now);
         let updated = self
-            .audited(event, async { applied(self.store.update_user(id, change, now).await?) })
+            .audited(event, async {
+                applied(self.store.update_user(id, change, now).await?)
+            })
             .await?;
         tracing::info!(actor = %grant.actor(), user_id = %id, role = updated.role.as_str(), "user changed");
         Ok(updated)
@@ -111,7 +117,9 @@ impl App {
         let now = self.clock.now();
         let event = grant.event(Action::UserDisable, object(ObjectKind::User, id)?, now);
         let user = self
-            .audited(event, async { applied(self.store.disable_user(id, now).await?) })
+            .audited(event, async {
+                applied(self.store.disable_user(id, now).await?)
+            })
             .await?;
         tracing::info!(actor = %grant.actor(), user_id = %id, "user disabled; sessions and issued tokens revoked");
         Ok(user)
@@ -143,8 +151,10 @@ impl App {
             object(ObjectKind::Attestation, attestation.id)?,
             self.clock.now(),
         );
-        self.audited(event, async { Ok(self.store.record_attestation(&attestation).await?) })
-            .await?;
+        self.audited(event, async {
+            Ok(self.store.record_attestation(&attestation).await?)
+        })
+        .await?;
         tracing::info!(actor = %grant.actor(), user_id = %user, kind = new.kind.as_str(), "attestation recorded");
         Ok(attestation)
     }

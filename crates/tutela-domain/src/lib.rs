@@ -26,7 +26,8 @@ pub mod user;
 
 pub use access::{
     AccessDenied, Capability, ClientKind, ClientPrincipal, Principal, TenantFacts, UserPrincipal,
-    authorize_audit, authorize_personal_data_scope, authorize_platform, authorize_scope, authorize_tenant,
+    authorize_audit, authorize_personal_data_scope, authorize_platform, authorize_scope,
+    authorize_tenant,
 };
 pub use agreement::{
     Agreement, AgreementDraft, AgreementTerms, AgreementViolation, AllowedPurpose, DataCategory,

@@ -8,14 +8,14 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query};
-use axum::http::StatusCode;
 use axum::http::HeaderName;
+use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use tutela_app::grants::{PlatformPermission, TenantPermission};
 use tutela_app::audit::AuditGrant;
+use tutela_app::grants::{PlatformPermission, TenantPermission};
 use tutela_app::{App, PlatformGrant, TenantGrant};
 use tutela_domain::audit::{Action, ClientContext};
 use tutela_domain::{AuthError, ControllerId, Principal, Purpose, Secret};
@@ -65,7 +65,9 @@ impl<P: PlatformPermission> FromRequestParts<App> for Platform<P> {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let Caller(principal) = Caller::from_request_parts(parts, app).await?;
         let Origin(origin) = Origin::from_request_parts(parts, app).await?;
-        Ok(Platform(app.grant_platform::<P>(&principal, &origin).await?))
+        Ok(Platform(
+            app.grant_platform::<P>(&principal, &origin).await?,
+        ))
     }
 }
 
@@ -91,8 +93,14 @@ impl<P: TenantPermission> FromRequestParts<App> for Tenant<P> {
         let Origin(origin) = Origin::from_request_parts(parts, app).await?;
         let controller = path_controller(parts, app).await?;
         if let Err(denied) = tutela_domain::authorize_personal_data_scope(&principal, controller) {
-            app.record_denial(&principal, P::ACTION, Some(controller), &origin, denied.code())
-                .await?;
+            app.record_denial(
+                &principal,
+                P::ACTION,
+                Some(controller),
+                &origin,
+                denied.code(),
+            )
+            .await?;
             return Err(tutela_app::AppError::from(denied).into());
         }
         let query = Query::<PurposeQuery>::try_from_uri(&parts.uri)
@@ -140,7 +148,9 @@ impl FromRequestParts<App> for Audit {
                 return Err(ApiError::not_found());
             }
         };
-        Ok(Audit(app.grant_audit(&principal, controller, &origin).await?))
+        Ok(Audit(
+            app.grant_audit(&principal, controller, &origin).await?,
+        ))
     }
 }
 

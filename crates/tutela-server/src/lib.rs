@@ -18,9 +18,9 @@ mod routes;
 mod serve;
 mod tls;
 
+pub use axum::http::HeaderName;
 pub use error::{ApiError, ErrorBody};
 pub use openapi::openapi_json;
-pub use axum::http::HeaderName;
 pub use router::{HttpSettings, router};
 pub use routes::{Access, RouteInfo, route_table};
 pub use serve::{ClientAddr, ServeError, serve};

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use axum::{Extension, Router};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::from_fn_with_state;
+use axum::{Extension, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tutela_app::App;
@@ -57,7 +57,9 @@ pub fn router(app: App, settings: &HttpSettings) -> Router {
     let routes = routes
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
-        .layer(Extension(WorkstationHeader(settings.workstation_header.clone())))
+        .layer(Extension(WorkstationHeader(
+            settings.workstation_header.clone(),
+        )))
         .layer(from_fn_with_state(limits, observe));
     with_security_headers(routes, settings.hsts)
 }

@@ -30,12 +30,13 @@ impl AuditAppend for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(storage_error)?;
-            let (held,): (i64,) =
-                sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events WHERE chain = $1")
-                    .bind(chain.as_uuid())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(storage_error)?;
+            let (held,): (i64,) = sqlx::query_as(
+                "SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events WHERE chain = $1",
+            )
+            .bind(chain.as_uuid())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(storage_error)?;
             if held != seq_param(*size) {
                 return Err(StorageError::Conflict {
                     what: "audit chain head",
@@ -49,8 +50,10 @@ impl AuditAppend for PostgresStore {
         let actors: Vec<&str> = r.iter().map(|r| r.index.actor.as_str()).collect();
         let actions: Vec<&str> = r.iter().map(|r| r.index.action.as_str()).collect();
         let objects: Vec<Option<&str>> = r.iter().map(|r| r.index.object.as_deref()).collect();
-        let subjects: Vec<Option<Vec<u8>>> =
-            r.iter().map(|r| r.index.subject.map(|s| s.0.to_vec())).collect();
+        let subjects: Vec<Option<Vec<u8>>> = r
+            .iter()
+            .map(|r| r.index.subject.map(|s| s.0.to_vec()))
+            .collect();
         let bodies: Vec<&[u8]> = r.iter().map(|r| r.body.as_slice()).collect();
         let hashes: Vec<&[u8]> = r.iter().map(|r| r.chain_hash.as_slice()).collect();
         let seals: Vec<Option<&[u8]>> = r.iter().map(|r| r.seal.as_deref()).collect();

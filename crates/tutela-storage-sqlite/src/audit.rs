@@ -19,12 +19,13 @@ impl AuditAppend for SqliteStore {
     async fn append_audit(&self, batch: &AuditBatch) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
         for (chain, expected) in &batch.expected {
-            let (held,): (i64,) =
-                sqlx::query_as("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events WHERE chain = $1")
-                    .bind(chain.as_uuid())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(storage_error)?;
+            let (held,): (i64,) = sqlx::query_as(
+                "SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events WHERE chain = $1",
+            )
+            .bind(chain.as_uuid())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(storage_error)?;
             if held != seq_param(*expected) {
                 return Err(StorageError::Conflict {
                     what: "audit chain head",
@@ -32,10 +33,17 @@ impl AuditAppend for SqliteStore {
             }
         }
         for rows in batch.records.chunks(ROWS_PER_STATEMENT) {
-            insert_events(rows).build().execute(&mut *tx).await.map_err(storage_error)?;
+            insert_events(rows)
+                .build()
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
         }
         for cp in &batch.checkpoints {
-            insert_checkpoint(cp).execute(&mut *tx).await.map_err(storage_error)?;
+            insert_checkpoint(cp)
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
         }
         tx.commit().await.map_err(storage_error)
     }

@@ -33,10 +33,11 @@ pub use repositories::{
     UserUpdate,
 };
 pub use rows::{
-    AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AUDIT_COLUMNS, AuditTuple, CHECKPOINT_COLUMNS, CheckpointTuple, audit_record_from_row, checkpoint_from_row, seq_param, AgreementTuple, AttestationTuple, AttributeTuple,
-    CLIENT_COLUMNS, CONTROLLER_COLUMNS, ClientTuple, ControllerTuple, USER_COLUMNS, UserTuple,
-    agreement_from_row, attestation_from_row, capabilities_text, client_from_row,
-    controller_from_row, corrupt, micros, optional_timestamp, subjects_from_rows, terms_json,
-    timestamp, user_as_stored, user_from_row,
+    AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AUDIT_COLUMNS, AgreementTuple, AttestationTuple,
+    AttributeTuple, AuditTuple, CHECKPOINT_COLUMNS, CLIENT_COLUMNS, CONTROLLER_COLUMNS,
+    CheckpointTuple, ClientTuple, ControllerTuple, USER_COLUMNS, UserTuple, agreement_from_row,
+    attestation_from_row, audit_record_from_row, capabilities_text, checkpoint_from_row,
+    client_from_row, controller_from_row, corrupt, micros, optional_timestamp, seq_param,
+    subjects_from_rows, terms_json, timestamp, user_as_stored, user_from_row,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

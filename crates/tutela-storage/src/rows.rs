@@ -271,7 +271,8 @@ pub fn audit_record_from_row(row: AuditTuple) -> Result<AuditRecord, StorageErro
 }
 
 /// The columns of `audit_checkpoints`, in [`CheckpointTuple`] order.
-pub const CHECKPOINT_COLUMNS: &str = "chain, tree_size, root, chain_hash, instant, key_id, signature";
+pub const CHECKPOINT_COLUMNS: &str =
+    "chain, tree_size, root, chain_hash, instant, key_id, signature";
 
 /// An `audit_checkpoints` row as selected by [`CHECKPOINT_COLUMNS`].
 pub type CheckpointTuple = (Uuid, i64, Vec<u8>, Vec<u8>, i64, Vec<u8>, Vec<u8>);

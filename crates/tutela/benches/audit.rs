@@ -7,7 +7,13 @@
 //! throwaway PostgreSQL); `cargo bench -p tutela --bench audit` for SQLite
 //! only. `TUTELA_BENCH_EVENTS` sets the events per run (default 200000).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,24 +29,34 @@ use tutela_domain::{Clock, ControllerId, SubjectId, SystemClock, UserId};
 use tutela_storage::{AuditBatch, DatabaseUrl, OpenMode, Store};
 
 /// Concurrent producers, each appending one event at a time and waiting
-/// for it, as request handlers do.
-const PRODUCERS: usize = 512;
+/// for it, as request handlers do (`TUTELA_BENCH_PRODUCERS`, default 512).
+fn producers() -> usize {
+    std::env::var("TUTELA_BENCH_PRODUCERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512)
+}
 const REPEATS: usize = 3;
 
 fn event(controller: ControllerId, n: usize) -> AuditEvent {
     let subject = pseudonym(&[n as u8; 32], SubjectId(uuid::Uuid::from_u128(n as u128)));
-    AuditEvent::new(SystemClock.now(), Actor::User(UserId(uuid::Uuid::from_u128(7))), Action::SubjectRead, Outcome::Allowed)
-        .controller(controller)
-        .role(Some(tutela_domain::Role::Agent))
-        .object(ObjectRef::kind_only(ObjectKind::Subject))
-        .subject(subject)
-        .purpose("customer_care".parse().unwrap())
-        .client(ClientContext::new(
-            Some("10.20.30.40".parse().unwrap()),
-            Some("Dialer/4.2.1 Chrome/120.0"),
-            Some("WS-0042"),
-            Some(&format!("req-{n:012}")),
-        ))
+    AuditEvent::new(
+        SystemClock.now(),
+        Actor::User(UserId(uuid::Uuid::from_u128(7))),
+        Action::SubjectRead,
+        Outcome::Allowed,
+    )
+    .controller(controller)
+    .role(Some(tutela_domain::Role::Agent))
+    .object(ObjectRef::kind_only(ObjectKind::Subject))
+    .subject(subject)
+    .purpose("customer_care".parse().unwrap())
+    .client(ClientContext::new(
+        Some("10.20.30.40".parse().unwrap()),
+        Some("Dialer/4.2.1 Chrome/120.0"),
+        Some("WS-0042"),
+        Some(&format!("req-{n:012}")),
+    ))
 }
 
 /// Runs `PRODUCERS` tasks that together submit `total` events through
@@ -52,13 +68,14 @@ where
 {
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for p in 0..PRODUCERS {
+    let producers = producers();
+    for p in 0..producers {
         let submit = submit.clone();
         tasks.push(tokio::spawn(async move {
             let mut n = p;
             while n < total {
                 submit(event(controller, n)).await;
-                n += PRODUCERS;
+                n += producers;
             }
         }));
     }
@@ -136,7 +153,9 @@ async fn fresh_store(backend: &Backend, n: usize) -> Arc<dyn Store> {
                 .unwrap();
             let (base, _) = admin.rsplit_once('/').unwrap();
             let url = DatabaseUrl::parse(&format!("{base}/{name}")).unwrap();
-            tutela::store::open_store(&url, OpenMode::CreateIfMissing).await.unwrap()
+            tutela::store::open_store(&url, OpenMode::CreateIfMissing)
+                .await
+                .unwrap()
         }
     }
 }
@@ -203,12 +222,15 @@ async fn compare(name: &str, backend: &Backend, total: usize) -> Option<Arc<dyn 
     let (a, p) = (median(audited.clone()), median(plain.clone()));
     println!(
         "{name}: audited appends {a:.0} events/s, plain inserts {p:.0} rows/s, ratio {:.1}% \
-         ({total} events, {PRODUCERS} producers, median of {REPEATS}; audited runs {audited:.0?}, plain runs {plain:.0?})",
-        100.0 * a / p
+         ({total} events, {} producers, median of {REPEATS}; audited runs {audited:.0?}, plain runs {plain:.0?})",
+        100.0 * a / p,
+        producers()
     );
     let (store, key) = last?;
     let started = Instant::now();
-    let report = verify_store(store.clone(), &TrustedKeys::new([key])).await.unwrap();
+    let report = verify_store(store.clone(), &TrustedKeys::new([key]))
+        .await
+        .unwrap();
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{name}: verified {} events, {:.1} MB stored, in {seconds:.2} s: {:.0} MB/s, {:.0} events/s",
@@ -226,11 +248,18 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
-    compare("sqlite", &Backend::Sqlite(tempfile::tempdir().unwrap()), total).await;
+    compare(
+        "sqlite",
+        &Backend::Sqlite(tempfile::tempdir().unwrap()),
+        total,
+    )
+    .await;
     match std::env::var("TUTELA_TEST_POSTGRES_URL") {
         Ok(url) => {
             compare("postgres", &Backend::Postgres(url), total).await;
         }
-        Err(_) => println!("postgres: skipped (TUTELA_TEST_POSTGRES_URL not set; use scripts/test --run)"),
+        Err(_) => {
+            println!("postgres: skipped (TUTELA_TEST_POSTGRES_URL not set; use scripts/test --run)")
+        }
     }
 }

@@ -210,14 +210,22 @@ fn instant(micros: i64) -> Result<Timestamp, String> {
 /// An application over the configured store and data directory, for the
 /// commands that record what the operator does.
 async fn operator_app(settings: &Settings, clock: Arc<dyn Clock>) -> Result<App, AuditCmdError> {
-    let data_dir = settings.prepare_data_dir().map_err(|e| fail("data directory", e))?;
+    let data_dir = settings
+        .prepare_data_dir()
+        .map_err(|e| fail("data directory", e))?;
     let keys = KeyRing::from_root(data_dir.root_key()).map_err(|e| fail("keys", e))?;
     let signer =
         AuditSigner::from_pkcs8(data_dir.audit_signing_key()).map_err(|e| fail("audit key", e))?;
     let store: Arc<dyn Store> = open_store(&settings.database, OpenMode::MustExist)
         .await
         .map_err(|e| fail("storage", e))?;
-    Ok(App::new(store, clock, keys, signer, settings.audit_checkpoint_every))
+    Ok(App::new(
+        store,
+        clock,
+        keys,
+        signer,
+        settings.audit_checkpoint_every,
+    ))
 }
 
 /// `tutela audit export --output FILE`: every chain, checkpoint and event.
@@ -236,7 +244,8 @@ pub async fn export(
     let mut out = BufWriter::new(file);
     let mut write = |line: &Line| -> Result<(), AuditCmdError> {
         serde_json::to_writer(&mut out, line).map_err(|e| fail("writing the bundle", e))?;
-        out.write_all(b"\n").map_err(|e| fail("writing the bundle", e))
+        out.write_all(b"\n")
+            .map_err(|e| fail("writing the bundle", e))
     };
     write(&Line::Header {
         format: BUNDLE_FORMAT.into(),
@@ -244,14 +253,20 @@ pub async fn export(
         public_keys: vec![hex::encode(app.audit_public_key())],
         exported_at: clock.now().to_string(),
     })?;
-    let checkpoints = store.audit_checkpoints(None).await.map_err(|e| fail("storage", e))?;
+    let checkpoints = store
+        .audit_checkpoints(None)
+        .await
+        .map_err(|e| fail("storage", e))?;
     for c in &checkpoints {
         write(&checkpoint_line(c))?;
     }
     let mut after = None;
     let mut events = 0u64;
     loop {
-        let page = store.audit_scan(after, 10_000).await.map_err(|e| fail("storage", e))?;
+        let page = store
+            .audit_scan(after, 10_000)
+            .await
+            .map_err(|e| fail("storage", e))?;
         for r in &page {
             write(&event_line(r))?;
         }
@@ -261,9 +276,10 @@ pub async fn export(
             _ => break,
         }
     }
-    drop(write);
     out.flush().map_err(|e| fail("writing the bundle", e))?;
-    out.get_ref().sync_all().map_err(|e| fail("writing the bundle", e))?;
+    out.get_ref()
+        .sync_all()
+        .map_err(|e| fail("writing the bundle", e))?;
     store.close().await;
     Ok(format!(
         "exported {events} events and {} checkpoints to {}",
@@ -288,7 +304,9 @@ pub fn verify_bundle(bundle: &Path, public_key: Option<&Path>) -> Result<Verdict
         ..
     }) = serde_json::from_str(&header)
     else {
-        return Err(AuditCmdError("not a Tutela audit bundle (version 1)".into()));
+        return Err(AuditCmdError(
+            "not a Tutela audit bundle (version 1)".into(),
+        ));
     };
     if format != BUNDLE_FORMAT {
         return Err(AuditCmdError("not a Tutela audit bundle".into()));
@@ -296,8 +314,15 @@ pub fn verify_bundle(bundle: &Path, public_key: Option<&Path>) -> Result<Verdict
     let (keys, untrusted_key) = match public_key {
         Some(path) => (TrustedKeys::new([read_public_key(path)?]), None),
         None => {
-            let keys: Vec<Vec<u8>> = public_keys.iter().filter_map(|k| hex::decode(k).ok()).collect();
-            let ids = keys.iter().map(|k| hex::encode(key_id(k))).collect::<Vec<_>>().join(", ");
+            let keys: Vec<Vec<u8>> = public_keys
+                .iter()
+                .filter_map(|k| hex::decode(k).ok())
+                .collect();
+            let ids = keys
+                .iter()
+                .map(|k| hex::encode(key_id(k)))
+                .collect::<Vec<_>>()
+                .join(", ");
             (TrustedKeys::new(keys), Some(format!("key id {ids}")))
         }
     };
@@ -308,7 +333,11 @@ pub fn verify_bundle(bundle: &Path, public_key: Option<&Path>) -> Result<Verdict
         let line = line.map_err(|e| fail("reading the bundle", e))?;
         let parsed: Line = match serde_json::from_str(&line) {
             Ok(l) => l,
-            Err(_) => return Ok(Verdict::Broken(format!("line {line_no}: not a bundle record"))),
+            Err(_) => {
+                return Ok(Verdict::Broken(format!(
+                    "line {line_no}: not a bundle record"
+                )));
+            }
         };
         let step = match parsed {
             Line::Header { .. } => Err(format!("line {line_no}: a second header")),
@@ -375,8 +404,9 @@ pub fn verify_bundle(bundle: &Path, public_key: Option<&Path>) -> Result<Verdict
                     })
                 })()
                 .map_err(|e| format!("{chain}: event {seq}: {e}"));
-                let v = verification
-                    .get_or_insert_with(|| Verification::new(&keys, std::mem::take(&mut checkpoints)));
+                let v = verification.get_or_insert_with(|| {
+                    Verification::new(&keys, std::mem::take(&mut checkpoints))
+                });
                 record.and_then(|record| v.feed(&record).map_err(|b| b.to_string()))
             }
         };
@@ -472,5 +502,8 @@ pub fn parse_chain(value: &str) -> Result<ChainId, String> {
 
 /// Where `--bundle` output goes by default.
 pub fn default_bundle_name(now: Timestamp) -> PathBuf {
-    PathBuf::from(format!("tutela-audit-{}.jsonl", now.strftime("%Y%m%dT%H%M%SZ")))
+    PathBuf::from(format!(
+        "tutela-audit-{}.jsonl",
+        now.strftime("%Y%m%dT%H%M%SZ")
+    ))
 }

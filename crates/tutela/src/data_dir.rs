@@ -59,8 +59,8 @@ impl DataDir {
         let key = dir.root_key_path();
         dir.root_key = ensure_root_key(&key).map_err(|e| error(&key, e))?;
         let audit = dir.audit_key_path();
-        dir.audit_key = ensure_audit_key(&audit, &dir.audit_public_key_path())
-            .map_err(|e| error(&audit, e))?;
+        dir.audit_key =
+            ensure_audit_key(&audit, &dir.audit_public_key_path()).map_err(|e| error(&audit, e))?;
         Ok(dir)
     }
 
@@ -152,6 +152,57 @@ fn ensure_root_key(path: &Path) -> io::Result<[u8; ROOT_KEY_LEN]> {
     })
 }
 
+/// Reads the audit signing key, or creates it (mode 0600) with its public
+/// key beside it. A key that does not load is an error, never replaced:
+/// replacing it would orphan every signature made so far.
+fn ensure_audit_key(path: &Path, public_path: &Path) -> io::Result<Vec<u8>> {
+    let invalid = |reason: &str| io::Error::new(io::ErrorKind::InvalidData, reason.to_owned());
+    if path.exists() {
+        let bytes = fs::read(path)?;
+        tutela_app::audit::AuditSigner::from_pkcs8(&bytes)
+            .map_err(|_| invalid("not an Ed25519 PKCS#8 key; restore it from backup"))?;
+        return Ok(bytes);
+    }
+    let bytes = tutela_app::audit::AuditSigner::generate_pkcs8()
+        .map_err(|_| invalid("cannot generate a key"))?;
+    write_private_file(path, &bytes)?;
+    // Another process may have won the race: describe the key that is there.
+    let bytes = fs::read(path)?;
+    let signer = tutela_app::audit::AuditSigner::from_pkcs8(&bytes)
+        .map_err(|_| invalid("not an Ed25519 PKCS#8 key"))?;
+    let public: String = signer
+        .public_key()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    fs::write(public_path, format!("{public}\n"))?;
+    Ok(bytes)
+}
+
+/// Writes `bytes` to `path` (mode 0600) unless it exists: written to a
+/// temporary file, synced, then hard-linked into place, so two processes
+/// starting at once keep one file and a crash never leaves half a key.
+fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
+    let temp = dir.join(format!(".{name}.{}", std::process::id()));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&temp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| match fs::hard_link(&temp, path) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    });
+    let _ = fs::remove_file(&temp);
+    linked?;
+    fs::File::open(dir)?.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,51 +243,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-/// Reads the audit signing key, or creates it (mode 0600) with its public
-/// key beside it. A key that does not load is an error, never replaced:
-/// replacing it would orphan every signature made so far.
-fn ensure_audit_key(path: &Path, public_path: &Path) -> io::Result<Vec<u8>> {
-    let invalid = |reason: &str| io::Error::new(io::ErrorKind::InvalidData, reason.to_owned());
-    if path.exists() {
-        let bytes = fs::read(path)?;
-        tutela_app::audit::AuditSigner::from_pkcs8(&bytes)
-            .map_err(|_| invalid("not an Ed25519 PKCS#8 key; restore it from backup"))?;
-        return Ok(bytes);
-    }
-    let bytes = tutela_app::audit::AuditSigner::generate_pkcs8()
-        .map_err(|_| invalid("cannot generate a key"))?;
-    write_private_file(path, &bytes)?;
-    // Another process may have won the race: describe the key that is there.
-    let bytes = fs::read(path)?;
-    let signer = tutela_app::audit::AuditSigner::from_pkcs8(&bytes)
-        .map_err(|_| invalid("not an Ed25519 PKCS#8 key"))?;
-    let public: String = signer.public_key().iter().map(|b| format!("{b:02x}")).collect();
-    fs::write(public_path, format!("{public}\n"))?;
-    Ok(bytes)
-}
-
-/// Writes `bytes` to `path` (mode 0600) unless it exists: written to a
-/// temporary file, synced, then hard-linked into place, so two processes
-/// starting at once keep one file and a crash never leaves half a key.
-fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
-    let temp = dir.join(format!(".{name}.{}", std::process::id()));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    let linked = written.and_then(|()| match fs::hard_link(&temp, path) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(e),
-        _ => Ok(()),
-    });
-    let _ = fs::remove_file(&temp);
-    linked?;
-    fs::File::open(dir)?.sync_all()
 }

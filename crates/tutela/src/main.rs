@@ -240,14 +240,12 @@ fn run_audit(settings: &Settings, command: AuditCommand) -> ExitCode {
                 };
                 let query = tutela_app::audit::AuditQuery {
                     subject: subject.map(tutela_domain::SubjectId),
-                    actor: actor
-                        .map(|a| a.parse())
-                        .transpose()
-                        .map_err(|e: tutela_domain::InvalidValue| format!("--actor {}", e.reason))?,
-                    object: object
-                        .map(|o| o.parse())
-                        .transpose()
-                        .map_err(|e: tutela_domain::InvalidValue| format!("--object {}", e.reason))?,
+                    actor: actor.map(|a| a.parse()).transpose().map_err(
+                        |e: tutela_domain::InvalidValue| format!("--actor {}", e.reason),
+                    )?,
+                    object: object.map(|o| o.parse()).transpose().map_err(
+                        |e: tutela_domain::InvalidValue| format!("--object {}", e.reason),
+                    )?,
                     from: instant("from", from)?,
                     until: instant("until", until)?,
                     after,

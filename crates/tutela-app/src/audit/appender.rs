@@ -7,6 +7,7 @@
 //! its event, and one fsync serves a whole batch.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -21,6 +22,9 @@ use crate::AppError;
 const MAX_BATCH: usize = 8192;
 /// Operations that may wait for the appender before new ones queue up.
 const QUEUE: usize = 16384;
+
+/// Events of one operation and where to tell it they are stored.
+type Waiting = (Vec<AuditEvent>, oneshot::Sender<Result<(), StorageError>>);
 
 enum Job {
     Append(Vec<AuditEvent>, oneshot::Sender<Result<(), StorageError>>),
@@ -129,10 +133,7 @@ impl Task {
         }
     }
 
-    async fn commit_with_retry(
-        &mut self,
-        appends: &[(Vec<AuditEvent>, oneshot::Sender<Result<(), StorageError>>)],
-    ) -> Result<(), StorageError> {
+    async fn commit_with_retry(&mut self, appends: &[Waiting]) -> Result<(), StorageError> {
         let events: Vec<&AuditEvent> = appends.iter().flat_map(|(e, _)| e.iter()).collect();
         match self.commit(&events).await {
             Err(StorageError::Conflict { .. }) => self.commit(&events).await,
@@ -160,10 +161,10 @@ impl Task {
         let mut batch = AuditBatch::default();
         for event in events {
             let chain = event.chain();
-            if !work.contains_key(&chain) {
+            if let Entry::Vacant(slot) = work.entry(chain) {
                 let state = self.head(chain).await?;
                 let size = state.size();
-                work.insert(chain, (state, size, 0));
+                slot.insert((state, size, 0));
             }
             let Some((state, _, last)) = work.get_mut(&chain) else {
                 continue;

@@ -12,7 +12,9 @@ use tutela_domain::SubjectId;
 use tutela_domain::audit::{AuditEvent, ObjectKind, ObjectRef, Pseudonym};
 
 pub use appender::Appender;
-pub use read::{AuditEntry, AuditGrant, AuditQuery, ConsistencyProof, InclusionProof, MAX_AUDIT_PAGE};
+pub use read::{
+    AuditEntry, AuditGrant, AuditQuery, ConsistencyProof, InclusionProof, MAX_AUDIT_PAGE,
+};
 pub use signer::{AuditSigner, TrustedKeys};
 pub use verify::{Verification, VerifyError, VerifyReport, verify_store};
 
@@ -70,7 +72,10 @@ impl App {
                 failed.instant = self.clock.now();
                 failed.outcome = tutela_domain::audit::Outcome::denied(e.code());
                 if let Err(audit) = self.record(vec![failed]).await {
-                    tracing::error!(code = audit.code(), "recording a failed operation's outcome failed");
+                    tracing::error!(
+                        code = audit.code(),
+                        "recording a failed operation's outcome failed"
+                    );
                 }
                 Err(e)
             }

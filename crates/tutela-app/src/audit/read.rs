@@ -1,11 +1,11 @@
 //! Reading the audit trail: only DPOs and auditors, a controller's chain only
 //! within their scope, and every read recorded in the chain it reads.
 
+use tutela_domain::audit::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
 use tutela_domain::audit::{
     Action, Actor, AuditEvent, ChainId, Checkpoint, ClientContext, Hash, ObjectKind, ObjectRef,
     Outcome, decode,
 };
-use tutela_domain::audit::merkle::{consistency_proof, inclusion_proof, leaf_hash, root};
 use tutela_domain::{ControllerId, Principal, Role, SubjectId, Timestamp, authorize_audit};
 use tutela_storage::AuditFilter;
 
@@ -29,7 +29,8 @@ pub struct AuditGrant {
 impl AuditGrant {
     /// The chain this grant reads.
     pub fn chain(&self) -> ChainId {
-        self.controller.map_or(ChainId::Platform, ChainId::Controller)
+        self.controller
+            .map_or(ChainId::Platform, ChainId::Controller)
     }
 
     fn event(&self, action: Action, instant: Timestamp) -> AuditEvent {
@@ -125,8 +126,14 @@ impl App {
                 origin: origin.clone(),
             }),
             Err(denied) => {
-                self.record_denial(principal, Action::AuditRead, controller, origin, denied.code())
-                    .await?;
+                self.record_denial(
+                    principal,
+                    Action::AuditRead,
+                    controller,
+                    origin,
+                    denied.code(),
+                )
+                .await?;
                 Err(denied.into())
             }
         }
@@ -150,7 +157,12 @@ impl App {
     /// Records that the operator exported the whole trail (before the
     /// export reads it, so the bundle contains its own export event).
     pub async fn record_operator_export(&self) -> Result<(), AppError> {
-        let event = AuditEvent::new(self.clock.now(), Actor::Operator, Action::AuditExport, Outcome::Allowed);
+        let event = AuditEvent::new(
+            self.clock.now(),
+            Actor::Operator,
+            Action::AuditExport,
+            Outcome::Allowed,
+        );
         self.record(vec![event]).await
     }
 
@@ -236,9 +248,9 @@ impl App {
             .await?;
         let leaves = self.leaf_hashes(grant.chain(), tree_size).await?;
         let path = inclusion_proof(&leaves, seq).map_err(|e| AppError::invalid("seq", e))?;
-        let leaf = *leaves.get(usize::try_from(seq).unwrap_or(usize::MAX)).ok_or_else(|| {
-            AppError::invalid("seq", "is not in the tree")
-        })?;
+        let leaf = *leaves
+            .get(usize::try_from(seq).unwrap_or(usize::MAX))
+            .ok_or_else(|| AppError::invalid("seq", "is not in the tree"))?;
         Ok(InclusionProof {
             seq,
             tree_size,
@@ -277,8 +289,13 @@ impl App {
     async fn leaf_hashes(&self, chain: ChainId, size: u64) -> Result<Vec<Hash>, AppError> {
         let mut leaves = Vec::new();
         while (leaves.len() as u64) < size {
-            let want = u32::try_from(size - leaves.len() as u64).unwrap_or(PAGE).min(PAGE);
-            let page = self.store.audit_range(chain, leaves.len() as u64, want).await?;
+            let want = u32::try_from(size - leaves.len() as u64)
+                .unwrap_or(PAGE)
+                .min(PAGE);
+            let page = self
+                .store
+                .audit_range(chain, leaves.len() as u64, want)
+                .await?;
             if page.is_empty() {
                 return Err(AppError::invalid("tree_size", "is larger than the chain"));
             }

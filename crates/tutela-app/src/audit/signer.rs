@@ -31,8 +31,9 @@ impl AuditSigner {
 
     /// Loads a key written by [`AuditSigner::generate_pkcs8`].
     pub fn from_pkcs8(bytes: &[u8]) -> Result<Self, AppError> {
-        let pair = Ed25519KeyPair::from_pkcs8(bytes)
-            .map_err(|_| AppError::internal("the audit signing key file is not an Ed25519 PKCS#8 key"))?;
+        let pair = Ed25519KeyPair::from_pkcs8(bytes).map_err(|_| {
+            AppError::internal("the audit signing key file is not an Ed25519 PKCS#8 key")
+        })?;
         let key_id = key_id(pair.public_key().as_ref());
         Ok(Self { pair, key_id })
     }
@@ -100,6 +101,10 @@ impl SignatureCheck for TrustedKeys {
         self.keys
             .iter()
             .filter(|(id, _)| id == key_id)
-            .any(|(_, key)| UnparsedPublicKey::new(&ED25519, key).verify(message, signature).is_ok())
+            .any(|(_, key)| {
+                UnparsedPublicKey::new(&ED25519, key)
+                    .verify(message, signature)
+                    .is_ok()
+            })
     }
 }

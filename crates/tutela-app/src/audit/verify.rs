@@ -120,8 +120,13 @@ pub async fn verify_store(
         let mut after: Option<(ChainId, u64)> = None;
         loop {
             let page = store.audit_scan(after, PAGE).await;
-            let last = page.as_ref().ok().and_then(|p| p.last().map(|r| (r.chain, r.seq)));
-            let done = page.as_ref().map_or(true, |p| (p.len() as u64) < u64::from(PAGE));
+            let last = page
+                .as_ref()
+                .ok()
+                .and_then(|p| p.last().map(|r| (r.chain, r.seq)));
+            let done = page
+                .as_ref()
+                .map_or(true, |p| (p.len() as u64) < u64::from(PAGE));
             if pages.send(page).await.is_err() || done {
                 break;
             }

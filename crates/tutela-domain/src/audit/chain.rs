@@ -511,7 +511,9 @@ impl<'a> ChainVerifier<'a> {
             return Err(self.fail(sealed_to, Problem::UnsignedTail));
         }
         if let Some((head, seal)) = &self.last_seal
-            && !self.keys.verify(&seal.key_id, &head.message(), &seal.signature)
+            && !self
+                .keys
+                .verify(&seal.key_id, &head.message(), &seal.signature)
         {
             return Err(self.fail(
                 head.size.saturating_sub(1),

@@ -246,7 +246,9 @@ pub(crate) async fn inclusion(
     Audit(grant): Audit,
     ApiQuery(q): ApiQuery<InclusionQuery>,
 ) -> Result<Json<InclusionView>, ApiError> {
-    let p = app.audit_inclusion_proof(&grant, q.seq, q.tree_size).await?;
+    let p = app
+        .audit_inclusion_proof(&grant, q.seq, q.tree_size)
+        .await?;
     Ok(Json(InclusionView {
         seq: p.seq,
         tree_size: p.tree_size,

@@ -20,7 +20,11 @@ fn tutela() -> Command {
 
 /// Runs `tutela audit verify` with the given arguments: (success, output).
 fn verify(args: &[&str]) -> (bool, String) {
-    let out = tutela().args(["audit", "verify"]).args(args).output().unwrap();
+    let out = tutela()
+        .args(["audit", "verify"])
+        .args(args)
+        .output()
+        .unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -41,7 +45,12 @@ impl Scenario {
         let code = code_at(&totp(enrol["secret"].as_str().unwrap()), self.clock_now());
         let (status, body) = self
             .server
-            .call("POST", "/v1/auth/mfa/confirm", Some(&pending.token), Some(json!({"totp": code})))
+            .call(
+                "POST",
+                "/v1/auth/mfa/confirm",
+                Some(&pending.token),
+                Some(json!({"totp": code})),
+            )
             .await;
         assert_eq!(status, 204, "{body}");
         pending
@@ -53,7 +62,14 @@ fn actions(page: &Value) -> Vec<String> {
         .as_array()
         .unwrap_or_else(|| panic!("not a page: {page}"))
         .iter()
-        .map(|e| format!("{} {} {}", e["action"].as_str().unwrap(), e["actor"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["action"].as_str().unwrap(),
+                e["actor"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -63,14 +79,27 @@ async fn a_dpo_sees_who_read_a_subject_and_why_and_erasure_unlinks_them() {
         let s = Scenario::new(backend).await;
         let agent = s.staff("agent.a", "agent", &s.a, true).await;
         let dpo = s.dpo("dpo.a", &s.a).await;
-        let subject = s.subject(&agent.token, &s.a, "Maria Bianchi", "+393471112233").await;
-        let other = s.subject(&agent.token, &s.a, "Luca Verdi", "+393471112244").await;
-        let read = format!("/v1/controllers/{}/subjects/{subject}?purpose=customer_care", s.a);
+        let subject = s
+            .subject(&agent.token, &s.a, "Maria Bianchi", "+393471112233")
+            .await;
+        let other = s
+            .subject(&agent.token, &s.a, "Luca Verdi", "+393471112244")
+            .await;
+        let read = format!(
+            "/v1/controllers/{}/subjects/{subject}?purpose=customer_care",
+            s.a
+        );
         let (status, _) = s.server.call("GET", &read, Some(&agent.token), None).await;
         assert_eq!(status, 200);
         // A refused read is an event too, with its reason.
-        let refused = format!("/v1/controllers/{}/subjects/{subject}?purpose=marketing", s.a);
-        let (status, _) = s.server.call("GET", &refused, Some(&agent.token), None).await;
+        let refused = format!(
+            "/v1/controllers/{}/subjects/{subject}?purpose=marketing",
+            s.a
+        );
+        let (status, _) = s
+            .server
+            .call("GET", &refused, Some(&agent.token), None)
+            .await;
         assert_eq!(status, 403);
 
         let events = format!("/v1/audit/{}/events?subject={subject}", s.a);
@@ -92,52 +121,120 @@ async fn a_dpo_sees_who_read_a_subject_and_why_and_erasure_unlinks_them() {
         assert_eq!(first["object"], "subject");
         let pseudonym = first["subject"].as_str().unwrap().to_owned();
         assert_eq!(pseudonym.len(), 64);
-        assert!(!page.to_string().contains(&subject), "the trail names the subject only by pseudonym");
+        assert!(
+            !page.to_string().contains(&subject),
+            "the trail names the subject only by pseudonym"
+        );
 
         // By actor, with paging; the refusal carries its reason.
         let by_actor = format!("/v1/audit/{}/events?actor={agent_actor}", s.a);
-        let (_, page1) = s.server.call("GET", &format!("{by_actor}&limit=2"), Some(&dpo.token), None).await;
+        let (_, page1) = s
+            .server
+            .call(
+                "GET",
+                &format!("{by_actor}&limit=2"),
+                Some(&dpo.token),
+                None,
+            )
+            .await;
         assert_eq!(page1["events"].as_array().unwrap().len(), 2);
         let after = page1["next_after"].as_u64().unwrap();
         let (_, page2) = s
             .server
-            .call("GET", &format!("{by_actor}&after={after}&limit=100"), Some(&dpo.token), None)
+            .call(
+                "GET",
+                &format!("{by_actor}&after={after}&limit=100"),
+                Some(&dpo.token),
+                None,
+            )
             .await;
         let all: Vec<String> = actions(&page1).into_iter().chain(actions(&page2)).collect();
         assert_eq!(all.len(), 4, "{all:?}");
         assert!(all.contains(&format!("subject.read {agent_actor} denied")));
-        let denied = page2["events"].as_array().unwrap().iter().find(|e| e["outcome"] == "denied").unwrap();
+        let denied = page2["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["outcome"] == "denied")
+            .unwrap();
         assert_eq!(denied["reason"], "purpose_not_allowed");
         assert!(page2["next_after"].is_null());
 
         // The DPO's reads are themselves in the trail.
         let by_dpo = format!("/v1/audit/{}/events?actor=user:{}", s.a, dpo.id);
         let (_, reads) = s.server.call("GET", &by_dpo, Some(&dpo.token), None).await;
-        assert!(actions(&reads).iter().filter(|a| a.starts_with("audit.read")).count() >= 3, "{reads}");
+        assert!(
+            actions(&reads)
+                .iter()
+                .filter(|a| a.starts_with("audit.read"))
+                .count()
+                >= 3,
+            "{reads}"
+        );
 
         // Only DPOs and auditors: an agent in scope is refused, an outsider sees nothing.
-        let (status, body) = s.server.call("GET", &events, Some(&agent.token), None).await;
+        let (status, body) = s
+            .server
+            .call("GET", &events, Some(&agent.token), None)
+            .await;
         assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
         let outsider = s.dpo("dpo.b", &s.b).await;
-        let (status, _) = s.server.call("GET", &events, Some(&outsider.token), None).await;
+        let (status, _) = s
+            .server
+            .call("GET", &events, Some(&outsider.token), None)
+            .await;
         assert_eq!(status, 404);
-        let (status, platform) = s.server.call("GET", "/v1/audit/platform/events?limit=1000", Some(&dpo.token), None).await;
+        let (status, platform) = s
+            .server
+            .call(
+                "GET",
+                "/v1/audit/platform/events?limit=1000",
+                Some(&dpo.token),
+                None,
+            )
+            .await;
         assert_eq!(status, 200);
-        assert!(actions(&platform).iter().any(|a| a.starts_with("auth.login")), "{platform}");
+        assert!(
+            actions(&platform)
+                .iter()
+                .any(|a| a.starts_with("auth.login")),
+            "{platform}"
+        );
 
         // Erasure: the subject's secret goes, their events stay and verify,
         // but nothing leads from the person to them any more.
-        let erase = format!("/v1/controllers/{}/subjects/{subject}?purpose=customer_care", s.a);
-        let (status, body) = s.server.call("DELETE", &erase, Some(&dpo.token), None).await;
+        let erase = format!(
+            "/v1/controllers/{}/subjects/{subject}?purpose=customer_care",
+            s.a
+        );
+        let (status, body) = s
+            .server
+            .call("DELETE", &erase, Some(&dpo.token), None)
+            .await;
         assert_eq!(status, 204, "{body}");
         let (status, page) = s.server.call("GET", &events, Some(&dpo.token), None).await;
         assert_eq!(status, 200);
         assert_eq!(page["events"].as_array().unwrap().len(), 0);
         let others = format!("/v1/audit/{}/events?subject={other}", s.a);
         let (_, page) = s.server.call("GET", &others, Some(&dpo.token), None).await;
-        assert_eq!(page["events"].as_array().unwrap().len(), 1, "other subjects are untouched");
-        let (_, all) = s.server.call("GET", &format!("/v1/audit/{}/events?limit=1000", s.a), Some(&dpo.token), None).await;
-        assert!(all.to_string().contains(&pseudonym), "the erased subject's events are still there");
+        assert_eq!(
+            page["events"].as_array().unwrap().len(),
+            1,
+            "other subjects are untouched"
+        );
+        let (_, all) = s
+            .server
+            .call(
+                "GET",
+                &format!("/v1/audit/{}/events?limit=1000", s.a),
+                Some(&dpo.token),
+                None,
+            )
+            .await;
+        assert!(
+            all.to_string().contains(&pseudonym),
+            "the erased subject's events are still there"
+        );
 
         // Checkpoint on demand, then proofs against it.
         let cps = format!("/v1/audit/{}/checkpoints", s.a);
@@ -146,13 +243,23 @@ async fn a_dpo_sees_who_read_a_subject_and_why_and_erasure_unlinks_them() {
         let size = cp["tree_size"].as_u64().unwrap();
         let (status, proof) = s
             .server
-            .call("GET", &format!("/v1/audit/{}/proofs/inclusion?seq=1&tree_size={size}", s.a), Some(&dpo.token), None)
+            .call(
+                "GET",
+                &format!("/v1/audit/{}/proofs/inclusion?seq=1&tree_size={size}", s.a),
+                Some(&dpo.token),
+                None,
+            )
             .await;
         assert_eq!(status, 200, "{proof}");
         assert_eq!(proof["root"], cp["root"]);
         let (status, proof) = s
             .server
-            .call("GET", &format!("/v1/audit/{}/proofs/consistency?from=3&to={size}", s.a), Some(&dpo.token), None)
+            .call(
+                "GET",
+                &format!("/v1/audit/{}/proofs/consistency?from=3&to={size}", s.a),
+                Some(&dpo.token),
+                None,
+            )
             .await;
         assert_eq!(status, 200, "{proof}");
         assert_eq!(proof["to_root"], cp["root"]);
@@ -178,18 +285,30 @@ fn chain_sql(backend: Backend, controller: &str) -> String {
 
 async fn execute(url: &str, sql: &str) -> Result<(), String> {
     use sqlx::Connection;
-    let statements: Vec<&str> = sql.split(';').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let statements: Vec<&str> = sql
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     if let Some(path) = url.strip_prefix("sqlite:") {
         let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
-        let mut c = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+        let mut c = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
         for s in statements {
-            sqlx::query(sqlx::AssertSqlSafe(s.to_owned())).execute(&mut c).await.map_err(|e| e.to_string())?;
+            sqlx::query(sqlx::AssertSqlSafe(s.to_owned()))
+                .execute(&mut c)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         c.close().await.unwrap();
     } else {
         let mut c = sqlx::PgConnection::connect(url).await.unwrap();
         for s in statements {
-            sqlx::query(sqlx::AssertSqlSafe(s.to_owned())).execute(&mut c).await.map_err(|e| e.to_string())?;
+            sqlx::query(sqlx::AssertSqlSafe(s.to_owned()))
+                .execute(&mut c)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         c.close().await.unwrap();
     }
@@ -209,16 +328,20 @@ async fn clone_database(backend: Backend, url: &str, dir: &Path, n: usize) -> St
             let (base, name) = url.rsplit_once('/').unwrap();
             let name = name.split('?').next().unwrap();
             let copy = format!("{name}_t{n}");
-            execute(&format!("{base}/postgres"), &format!("CREATE DATABASE {copy} TEMPLATE {name}"))
-                .await
-                .unwrap();
+            execute(
+                &format!("{base}/postgres"),
+                &format!("CREATE DATABASE {copy} TEMPLATE {name}"),
+            )
+            .await
+            .unwrap();
             format!("{base}/{copy}")
         }
     }
 }
 
 #[tokio::test]
-async fn verify_names_the_event_an_attacker_with_database_access_edited_deleted_reordered_or_inserted() {
+async fn verify_names_the_event_an_attacker_with_database_access_edited_deleted_reordered_or_inserted()
+ {
     on_each_backend(|backend| async move {
         let s = Scenario::new(backend).await;
         let agent = s.staff("agent.a", "agent", &s.a, true).await;

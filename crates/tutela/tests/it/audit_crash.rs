@@ -97,7 +97,10 @@ async fn every_acknowledged_event_survives_sigkill_and_the_chain_verifies_each_t
             c.await.unwrap();
         }
         let acked = acked.lock().unwrap().clone();
-        assert!(!acked.is_empty(), "round {round}: the burst was answered before the kill");
+        assert!(
+            !acked.is_empty(),
+            "round {round}: the burst was answered before the kill"
+        );
         acknowledged_total += acked.len();
 
         let store: Arc<dyn Store> = Arc::new(
@@ -113,7 +116,10 @@ async fn every_acknowledged_event_survives_sigkill_and_the_chain_verifies_each_t
         assert!(report.events() as usize >= acknowledged_total);
         let stored = stored_request_ids(&store).await;
         let lost: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
-        assert!(lost.is_empty(), "round {round}: acknowledged but not stored: {lost:?}");
+        assert!(
+            lost.is_empty(),
+            "round {round}: acknowledged but not stored: {lost:?}"
+        );
         store.close().await;
     }
 }

@@ -163,8 +163,17 @@ async fn marker_name_and_phone_appear_in_no_log_line() {
     }
     assert!(events >= 15, "requests were audited ({events} events)");
     let stored = String::from_utf8_lossy(&stored).to_lowercase();
-    assert!(stored.contains("subject.read") && stored.contains("dialer/2.1"), "the scan sees events");
-    for marker in ["quagmire", "zebulon", PHONE_DIGITS, "347 555 0199", "3475550199"] {
+    assert!(
+        stored.contains("subject.read") && stored.contains("dialer/2.1"),
+        "the scan sees events"
+    );
+    for marker in [
+        "quagmire",
+        "zebulon",
+        PHONE_DIGITS,
+        "347 555 0199",
+        "3475550199",
+    ] {
         assert!(!stored.contains(marker), "`{marker}` is in the audit store");
     }
     s.server.stop().await;
