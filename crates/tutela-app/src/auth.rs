@@ -4,15 +4,14 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use jiff::SignedDuration;
-use tutela_domain::audit::{
-    Action, Actor, AuditEvent, ClientContext, ObjectKind, ObjectRef, Outcome,
-};
+use tutela_domain::audit::{Action, Actor, AuditEvent, ClientContext, ObjectKind, Outcome};
 use tutela_domain::{
     AuthError, ClientPrincipal, Principal, Secret, SessionId, Timestamp, TotpCode, User,
     UserPrincipal, Username,
 };
 use tutela_storage::{Credentials, NewSession};
 
+use crate::audit::object;
 use crate::{App, AppError, digest, random_token_hex};
 
 /// Prefix of session tokens, so a leaked token is recognisable in a scan.
@@ -68,10 +67,9 @@ impl App {
             .await;
         let now = self.clock.now();
         let object = match attempt.user {
-            Some(id) => ObjectRef::new(ObjectKind::User, id.to_string()),
-            None => ObjectRef::new(ObjectKind::Account, hex::encode(&account_key.0[..16])),
-        }
-        .map_err(|e| AppError::internal(e.reason))?;
+            Some(id) => object(ObjectKind::User, id)?,
+            None => object(ObjectKind::Account, hex::encode(&account_key.0[..16]))?,
+        };
         let (actor, outcome) = match &result {
             Ok(login) => (Actor::User(login.user.id), Outcome::Allowed),
             Err(e) => (Actor::Anonymous, Outcome::denied(e.code())),
@@ -423,8 +421,7 @@ impl App {
         action: Action,
         origin: &ClientContext,
     ) -> Result<AuditEvent, AppError> {
-        let object = ObjectRef::new(ObjectKind::User, user.to_string())
-            .map_err(|e| AppError::internal(e.reason))?;
+        let object = object(ObjectKind::User, user)?;
         Ok(AuditEvent::new(
             self.clock.now(),
             Actor::User(user),

@@ -139,9 +139,10 @@ impl FromRequestParts<App> for Audit {
             .await
             .map(|Path(p)| p)
             .unwrap_or_default();
-        let controller = match params.get("chain").map(String::as_str) {
-            Some("platform") => None,
-            Some(id) if id.parse::<ControllerId>().is_ok() => id.parse().ok(),
+        let chain = params.get("chain").map(String::as_str);
+        let controller = match (chain, chain.map(str::parse::<ControllerId>)) {
+            (Some("platform"), _) => None,
+            (_, Some(Ok(id))) => Some(id),
             _ => {
                 app.record_denial(&principal, Action::AuditRead, None, &origin, "not_found")
                     .await?;

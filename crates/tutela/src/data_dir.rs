@@ -170,11 +170,7 @@ fn ensure_audit_key(path: &Path, public_path: &Path) -> io::Result<Vec<u8>> {
     let bytes = fs::read(path)?;
     let signer = tutela_app::audit::AuditSigner::from_pkcs8(&bytes)
         .map_err(|_| invalid("not an Ed25519 PKCS#8 key"))?;
-    let public: String = signer
-        .public_key()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let public = hex::encode(signer.public_key());
     fs::write(public_path, format!("{public}\n"))?;
     Ok(bytes)
 }

@@ -9,7 +9,8 @@ use tutela_domain::audit::{
 use tutela_domain::{ControllerId, Principal, Role, SubjectId, Timestamp, authorize_audit};
 use tutela_storage::AuditFilter;
 
-use super::pseudonym;
+use super::{object, pseudonym};
+use crate::grants::principal_actor;
 use crate::{App, AppError};
 
 /// Largest page of events.
@@ -314,10 +315,7 @@ impl App {
         origin: &ClientContext,
         code: &str,
     ) -> Result<(), AppError> {
-        let (actor, role) = match principal {
-            Principal::User(u) => (Actor::User(u.id), Some(u.role)),
-            Principal::Client(c) => (Actor::Client(c.id), None),
-        };
+        let (actor, role) = principal_actor(principal);
         let mut event = AuditEvent::new(self.clock.now(), actor, action, Outcome::denied(code))
             .role(role)
             .client(origin.clone());
@@ -327,10 +325,8 @@ impl App {
         if code != "not_found" {
             event.controller = controller;
         }
-        if let Some(c) = controller
-            && let Ok(object) = ObjectRef::new(ObjectKind::Controller, c.to_string())
-        {
-            event = event.object(object);
+        if let Some(c) = controller {
+            event = event.object(object(ObjectKind::Controller, c)?);
         }
         self.record(vec![event]).await
     }

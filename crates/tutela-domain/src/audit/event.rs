@@ -238,12 +238,7 @@ impl ObjectRef {
     /// An object with an identifier made of letters, digits and `-._:`.
     pub fn new(kind: ObjectKind, id: impl Into<String>) -> Result<Self, InvalidValue> {
         let id = id.into();
-        if id.is_empty()
-            || id.len() > MAX_OBJECT_ID
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
-        {
+        if !is_identifier_text(&id, MAX_OBJECT_ID) {
             return Err(InvalidValue::new(
                 "must be 1 to 80 letters, digits or -._: characters",
             ));
@@ -390,13 +385,17 @@ impl ClientContext {
     }
 }
 
-fn identifier_text(value: &str) -> Option<String> {
-    let ok = !value.is_empty()
-        && value.len() <= 64
+/// 1 to `max` letters, digits and `-._:`: identifiers, never free text.
+fn is_identifier_text(value: &str, max: usize) -> bool {
+    !value.is_empty()
+        && value.len() <= max
         && value
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
-    ok.then(|| value.to_owned())
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
+}
+
+fn identifier_text(value: &str) -> Option<String> {
+    is_identifier_text(value, 64).then(|| value.to_owned())
 }
 
 fn product_tokens(value: &str) -> Option<String> {

@@ -187,7 +187,7 @@ impl From<Checkpoint> for CheckpointView {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// The chain's checkpoints, oldest first.
