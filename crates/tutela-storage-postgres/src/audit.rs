@@ -1,11 +1,15 @@
 //! Appending to the audit trail on PostgreSQL: one transaction per group
 //! commit, each chain locked with a transaction-scoped advisory lock (so two
-//! nodes appending to one chain queue instead of colliding), all rows in one
+//! nodes appending to one chain queue instead of colliding); segments and
+//! search terms ([`tutela_storage::SegmentRow`]) each in one
 //! `INSERT … SELECT FROM UNNEST` statement.
 
 use async_trait::async_trait;
 use tutela_domain::audit::ChainId;
-use tutela_storage::{AuditAppend, AuditBatch, StorageError, micros, seq_param};
+use tutela_storage::{
+    AUDIT_CHAIN_SIZE, AuditAppend, AuditBatch, INSERT_CHECKPOINT, StorageError, epoch_of, micros,
+    segment_rows, seq_param,
+};
 use uuid::Uuid;
 
 use crate::PostgresStore;
@@ -20,6 +24,7 @@ fn lock_key(chain: ChainId) -> i64 {
 #[async_trait]
 impl AuditAppend for PostgresStore {
     async fn append_audit(&self, batch: &AuditBatch) -> Result<(), StorageError> {
+        let segments = segment_rows(&batch.records);
         let mut tx = self.begin_write().await?;
         let mut expected = batch.expected.clone();
         // A fixed lock order, so two batches over the same chains cannot deadlock.
@@ -30,66 +35,67 @@ impl AuditAppend for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(storage_error)?;
-            let (held,): (i64,) = sqlx::query_as(
-                "SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_events WHERE chain = $1",
-            )
-            .bind(chain.as_uuid())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(storage_error)?;
+            let (held,): (i64,) = sqlx::query_as(AUDIT_CHAIN_SIZE)
+                .bind(chain.as_uuid())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(storage_error)?;
             if held != seq_param(*size) {
                 return Err(StorageError::Conflict {
                     what: "audit chain head",
                 });
             }
         }
-        let r = &batch.records;
-        let chains: Vec<Uuid> = r.iter().map(|r| r.chain.as_uuid()).collect();
-        let seqs: Vec<i64> = r.iter().map(|r| seq_param(r.seq)).collect();
-        let instants: Vec<i64> = r.iter().map(|r| micros(r.index.instant)).collect();
-        let actors: Vec<&str> = r.iter().map(|r| r.index.actor.as_str()).collect();
-        let actions: Vec<&str> = r.iter().map(|r| r.index.action.as_str()).collect();
-        let objects: Vec<Option<&str>> = r.iter().map(|r| r.index.object.as_deref()).collect();
-        let subjects: Vec<Option<Vec<u8>>> = r
-            .iter()
-            .map(|r| r.index.subject.map(|s| s.0.to_vec()))
-            .collect();
-        let bodies: Vec<&[u8]> = r.iter().map(|r| r.body.as_slice()).collect();
-        let hashes: Vec<&[u8]> = r.iter().map(|r| r.chain_hash.as_slice()).collect();
-        let seals: Vec<Option<&[u8]>> = r.iter().map(|r| r.seal.as_deref()).collect();
+        let s = &segments;
         sqlx::query(
-            "INSERT INTO audit_events (chain, seq, instant, actor, action, object, subject, body, chain_hash, seal) \
-             SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::text[], $5::text[], \
-                                  $6::text[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[])",
+            "INSERT INTO audit_segments (chain, first_seq, count, min_instant, max_instant, records) \
+             SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::bytea[])",
         )
-        .bind(chains)
-        .bind(seqs)
-        .bind(instants)
-        .bind(actors)
-        .bind(actions)
-        .bind(objects)
-        .bind(subjects)
-        .bind(bodies)
-        .bind(hashes)
-        .bind(seals)
+        .bind(s.iter().map(|s| s.chain.as_uuid()).collect::<Vec<Uuid>>())
+        .bind(s.iter().map(|s| seq_param(s.first_seq)).collect::<Vec<i64>>())
+        .bind(s.iter().map(|s| seq_param(s.count)).collect::<Vec<i64>>())
+        .bind(s.iter().map(|s| s.min_instant).collect::<Vec<i64>>())
+        .bind(s.iter().map(|s| s.max_instant).collect::<Vec<i64>>())
+        .bind(s.iter().map(|s| s.records.as_slice()).collect::<Vec<&[u8]>>())
+        .execute(&mut *tx)
+        .await
+        .map_err(storage_error)?;
+        let terms: Vec<(Uuid, i64, &[u8], i64)> = segments
+            .iter()
+            .flat_map(|s| {
+                s.terms.iter().map(move |t| {
+                    (
+                        s.chain.as_uuid(),
+                        seq_param(epoch_of(s.first_seq)),
+                        t.as_slice(),
+                        seq_param(s.first_seq),
+                    )
+                })
+            })
+            .collect();
+        sqlx::query(
+            "INSERT INTO audit_terms (chain, epoch, term, first_seq) \
+             SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::bytea[], $4::int8[])",
+        )
+        .bind(terms.iter().map(|t| t.0).collect::<Vec<Uuid>>())
+        .bind(terms.iter().map(|t| t.1).collect::<Vec<i64>>())
+        .bind(terms.iter().map(|t| t.2).collect::<Vec<&[u8]>>())
+        .bind(terms.iter().map(|t| t.3).collect::<Vec<i64>>())
         .execute(&mut *tx)
         .await
         .map_err(storage_error)?;
         for cp in &batch.checkpoints {
-            sqlx::query(
-                "INSERT INTO audit_checkpoints (chain, tree_size, root, chain_hash, instant, key_id, signature) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(cp.head.chain.as_uuid())
-            .bind(seq_param(cp.head.size))
-            .bind(cp.head.root.as_slice())
-            .bind(cp.head.chain_hash.as_slice())
-            .bind(micros(cp.head.instant))
-            .bind(cp.key_id.as_slice())
-            .bind(cp.signature.as_slice())
-            .execute(&mut *tx)
-            .await
-            .map_err(storage_error)?;
+            sqlx::query(INSERT_CHECKPOINT)
+                .bind(cp.head.chain.as_uuid())
+                .bind(seq_param(cp.head.size))
+                .bind(cp.head.root.as_slice())
+                .bind(cp.head.chain_hash.as_slice())
+                .bind(micros(cp.head.instant))
+                .bind(cp.key_id.as_slice())
+                .bind(cp.signature.as_slice())
+                .execute(&mut *tx)
+                .await
+                .map_err(storage_error)?;
         }
         tx.commit().await.map_err(storage_error)
     }

@@ -3,17 +3,18 @@
 //! pseudonym secrets.
 
 use async_trait::async_trait;
-use tutela_domain::audit::{AuditRecord, ChainId, Checkpoint, Pseudonym};
+use tutela_domain::audit::{AuditIndex, AuditRecord, ChainId, Checkpoint, Pseudonym};
 use tutela_domain::{ControllerId, SubjectId, Timestamp};
 
 use crate::StorageError;
+use crate::audit_segment::{IndexedRecord, StoredSegment};
 
 /// One group commit: records of one or more chains, the checkpoints taken
 /// with them, and each chain's expected length before the batch.
 #[derive(Debug, Clone, Default)]
 pub struct AuditBatch {
-    /// Records in position order within each chain.
-    pub records: Vec<AuditRecord>,
+    /// Records in position order within each chain, with their search facts.
+    pub records: Vec<IndexedRecord>,
     /// Checkpoints to store with them.
     pub checkpoints: Vec<Checkpoint>,
     /// For each chain in the batch, how many events it must hold before the
@@ -36,6 +37,44 @@ pub struct AuditFilter {
     pub until: Option<Timestamp>,
 }
 
+impl AuditFilter {
+    /// Whether an event with these search facts matches every filter set.
+    pub fn matches(&self, index: &AuditIndex) -> bool {
+        self.subject.is_none_or(|s| index.subject == Some(s))
+            && self.actor.as_ref().is_none_or(|a| *a == index.actor)
+            && self
+                .object
+                .as_ref()
+                .is_none_or(|o| index.object.as_ref() == Some(o))
+            && self.from.is_none_or(|t| index.instant >= t)
+            && self.until.is_none_or(|t| index.instant < t)
+    }
+
+    /// The most selective search term among the filters (subject, then
+    /// object, then actor), if any.
+    pub fn term(&self) -> Option<Vec<u8>> {
+        if let Some(s) = &self.subject {
+            Some(AuditIndex::subject_term(s))
+        } else if let Some(o) = &self.object {
+            Some(AuditIndex::object_term(o))
+        } else {
+            self.actor.as_deref().map(AuditIndex::actor_term)
+        }
+    }
+}
+
+/// A stored search term: the epoch and the first position of the segment
+/// whose events hold it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StoredTerm {
+    /// The segment's first position.
+    pub first_seq: u64,
+    /// The epoch it is filed under.
+    pub epoch: u64,
+    /// The term ([`AuditIndex::terms`]).
+    pub term: Vec<u8>,
+}
+
 /// Appending to the audit trail; written per backend (batch inserts and
 /// chain locking differ).
 #[async_trait]
@@ -53,13 +92,24 @@ pub trait AuditRead: Send + Sync {
     /// The last event of `chain`, if any.
     async fn audit_tail(&self, chain: ChainId) -> Result<Option<AuditRecord>, StorageError>;
 
-    /// Every chain's events in (chain, position) order, after `after`: the
-    /// verifier's single pass over the store.
+    /// Every chain's segments in (chain, first position) order, after the
+    /// segment `after` names by chain and first position, at most `limit`:
+    /// the verifier's single pass over the store. Undecoded, so a malformed
+    /// segment is the verifier's finding, not a read error.
     async fn audit_scan(
         &self,
         after: Option<(ChainId, u64)>,
         limit: u32,
-    ) -> Result<Vec<AuditRecord>, StorageError>;
+    ) -> Result<Vec<StoredSegment>, StorageError>;
+
+    /// The stored search terms of `chain`'s segments whose first position is
+    /// in `first..=last`, sorted; the verifier compares them with the events.
+    async fn audit_terms(
+        &self,
+        chain: ChainId,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<StoredTerm>, StorageError>;
 
     /// Events of `chain` from position `from` on, in order.
     async fn audit_range(

@@ -11,6 +11,8 @@
 //! - no method returns an empty result to hide a failure.
 
 mod audit;
+mod audit_query;
+mod audit_segment;
 mod error;
 mod repositories;
 mod rows;
@@ -24,7 +26,12 @@ mod sql_subjects;
 mod sql_users;
 mod url;
 
-pub use audit::{AuditAppend, AuditBatch, AuditFilter, AuditRead};
+pub use audit::{AuditAppend, AuditBatch, AuditFilter, AuditRead, StoredTerm};
+pub use audit_query::{QUERY_EPOCHS, QUERY_SEGMENTS, collect_matching, decode_segment};
+pub use audit_segment::{
+    EPOCH_EVENTS, IndexedRecord, SEGMENT_EVENTS, SegmentError, SegmentRow, StoredSegment,
+    encode_records, epoch_of, segment_rows,
+};
 pub use error::StorageError;
 pub use repositories::{
     ClientRepository, ControllerRepository, Credentials, Health, NewApiToken, NewSession,
@@ -33,11 +40,12 @@ pub use repositories::{
     UserUpdate,
 };
 pub use rows::{
-    AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AUDIT_COLUMNS, AgreementTuple, AttestationTuple,
-    AttributeTuple, AuditTuple, CHECKPOINT_COLUMNS, CLIENT_COLUMNS, CONTROLLER_COLUMNS,
-    CheckpointTuple, ClientTuple, ControllerTuple, USER_COLUMNS, UserTuple, agreement_from_row,
-    attestation_from_row, audit_record_from_row, capabilities_text, checkpoint_from_row,
-    client_from_row, controller_from_row, corrupt, micros, optional_timestamp, seq_param,
-    subjects_from_rows, terms_json, timestamp, user_as_stored, user_from_row,
+    AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AUDIT_CHAIN_SIZE, AgreementTuple, AttestationTuple,
+    AttributeTuple, CHECKPOINT_COLUMNS, CLIENT_COLUMNS, CONTROLLER_COLUMNS, CheckpointTuple,
+    ClientTuple, ControllerTuple, INSERT_CHECKPOINT, SegmentTuple, TermTuple, USER_COLUMNS,
+    UserTuple, agreement_from_row, attestation_from_row, capabilities_text, checkpoint_from_row,
+    client_from_row, controller_from_row, corrupt, micros, optional_timestamp, segment_from_row,
+    seq_param, subjects_from_rows, term_from_row, terms_json, timestamp, user_as_stored,
+    user_from_row,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

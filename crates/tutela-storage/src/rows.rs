@@ -3,7 +3,7 @@
 //! value that no longer parses is reported as corrupt with the column name,
 //! never with the value.
 
-use tutela_domain::audit::{AuditIndex, AuditRecord, ChainId, Checkpoint, Pseudonym, TreeHead};
+use tutela_domain::audit::{ChainId, Checkpoint, TreeHead};
 use tutela_domain::{
     Agreement, AgreementDraft, AgreementTerms, Attestation, AttestationId, Attribute, ClientId,
     Controller, ControllerId, CountryCode, Label, MachineClient, NewUser, Role, Subject, SubjectId,
@@ -11,7 +11,7 @@ use tutela_domain::{
 };
 use uuid::Uuid;
 
-use crate::StorageError;
+use crate::{StorageError, StoredSegment, StoredTerm};
 
 /// The columns of `users` that make a [`User`], in [`UserTuple`] order.
 pub const USER_COLUMNS: &str = "id, username, role, created_at, disabled_at, totp_confirmed_at";
@@ -223,52 +223,50 @@ pub fn corrupt(column: &str) -> StorageError {
     }
 }
 
-/// The columns of `audit_events` that make an [`AuditRecord`], in [`AuditTuple`] order.
-pub const AUDIT_COLUMNS: &str =
-    "chain, seq, instant, actor, action, object, subject, body, chain_hash, seal";
+/// An `audit_segments` row as selected: chain, first_seq, count, records.
+pub type SegmentTuple = (Uuid, i64, i64, Vec<u8>);
 
-/// An `audit_events` row as selected by [`AUDIT_COLUMNS`].
-pub type AuditTuple = (
-    Uuid,
-    i64,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<Vec<u8>>,
-    Vec<u8>,
-    Vec<u8>,
-    Option<Vec<u8>>,
-);
-
-/// Decodes an audit row. A malformed column is reported with the event's
-/// chain and position, so verification can name the event.
-pub fn audit_record_from_row(row: AuditTuple) -> Result<AuditRecord, StorageError> {
-    let (chain, seq, instant, actor, action, object, subject, body, chain_hash, seal) = row;
+/// Decodes a segment row (its entries stay undecoded, see [`StoredSegment`]).
+pub fn segment_from_row(row: SegmentTuple) -> Result<StoredSegment, StorageError> {
+    let (chain, first_seq, count, records) = row;
     let chain = ChainId::from_uuid(chain);
     let bad = |column: &str| StorageError::Corrupt {
-        detail: format!("{chain}: event {seq}: audit_events.{column} is malformed"),
+        detail: format!("{chain}: segment at {first_seq}: audit_segments.{column} is malformed"),
     };
-    let seq = u64::try_from(seq).map_err(|_| bad("seq"))?;
-    let subject = subject
-        .map(|s| <[u8; 32]>::try_from(s.as_slice()).map(Pseudonym))
-        .transpose()
-        .map_err(|_| bad("subject"))?;
-    Ok(AuditRecord {
+    Ok(StoredSegment {
         chain,
-        seq,
-        index: AuditIndex {
-            instant: Timestamp::from_microsecond(instant).map_err(|_| bad("instant"))?,
-            actor,
-            action,
-            object,
-            subject,
-        },
-        body,
-        chain_hash: <[u8; 32]>::try_from(chain_hash.as_slice()).map_err(|_| bad("chain_hash"))?,
-        seal,
+        first_seq: u64::try_from(first_seq).map_err(|_| bad("first_seq"))?,
+        count: u64::try_from(count).map_err(|_| bad("count"))?,
+        records,
     })
 }
+
+/// An `audit_terms` row as selected: epoch, term, first_seq.
+pub type TermTuple = (i64, Vec<u8>, i64);
+
+/// Decodes a term row.
+pub fn term_from_row(row: TermTuple) -> Result<StoredTerm, StorageError> {
+    let (epoch, term, first_seq) = row;
+    let bad = |column: &str| StorageError::Corrupt {
+        detail: format!("search term of segment {first_seq}: audit_terms.{column} is malformed"),
+    };
+    Ok(StoredTerm {
+        first_seq: u64::try_from(first_seq).map_err(|_| bad("first_seq"))?,
+        epoch: u64::try_from(epoch).map_err(|_| bad("epoch"))?,
+        term,
+    })
+}
+
+/// The length of a chain (one past its last stored position, 0 when
+/// empty); binds the chain.
+pub const AUDIT_CHAIN_SIZE: &str = "SELECT COALESCE((SELECT first_seq + count FROM audit_segments \
+     WHERE chain = $1 ORDER BY first_seq DESC LIMIT 1), 0)";
+
+/// Stores one checkpoint; binds chain, tree_size, root, chain_hash,
+/// instant, key_id, signature in that order.
+pub const INSERT_CHECKPOINT: &str = "INSERT INTO audit_checkpoints \
+     (chain, tree_size, root, chain_hash, instant, key_id, signature) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 /// The columns of `audit_checkpoints`, in [`CheckpointTuple`] order.
 pub const CHECKPOINT_COLUMNS: &str =

@@ -1,7 +1,8 @@
 //! SQL that reads the audit trail, shared by both backends. Appending is per
 //! backend (`append_audit`), because batch inserts and chain locks differ.
 
-/// Implements [`crate::AuditRead`]; part of [`crate::impl_sql_repositories`].
+/// Implements [`crate::AuditRead`] over the segment layout
+/// ([`crate::SegmentRow`]); part of [`crate::impl_sql_repositories`].
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __impl_audit_sql {
@@ -12,43 +13,76 @@ macro_rules! __impl_audit_sql {
                 &self,
                 chain: ::tutela_domain::audit::ChainId,
             ) -> Result<Option<::tutela_domain::audit::AuditRecord>, $crate::StorageError> {
-                let row: Option<$crate::AuditTuple> = ::sqlx::query_as(
-                    "SELECT chain, seq, instant, actor, action, object, subject, body, chain_hash, seal \
-                     FROM audit_events WHERE chain = $1 ORDER BY seq DESC LIMIT 1",
+                let row: Option<$crate::SegmentTuple> = ::sqlx::query_as(
+                    "SELECT chain, first_seq, count, records FROM audit_segments \
+                     WHERE chain = $1 ORDER BY first_seq DESC LIMIT 1",
                 )
                 .bind(chain.as_uuid())
                 .fetch_optional(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                row.map($crate::audit_record_from_row).transpose()
+                match row {
+                    None => Ok(None),
+                    Some(row) => {
+                        let segment = $crate::segment_from_row(row)?;
+                        Ok($crate::decode_segment(&segment)?.pop())
+                    }
+                }
             }
 
             async fn audit_scan(
                 &self,
                 after: Option<(::tutela_domain::audit::ChainId, u64)>,
                 limit: u32,
-            ) -> Result<Vec<::tutela_domain::audit::AuditRecord>, $crate::StorageError> {
-                let rows: Vec<$crate::AuditTuple> = match after {
+            ) -> Result<Vec<$crate::StoredSegment>, $crate::StorageError> {
+                let rows: Vec<$crate::SegmentTuple> = match after {
                     None => ::sqlx::query_as(
-                        "SELECT chain, seq, instant, actor, action, object, subject, body, chain_hash, seal \
-                         FROM audit_events ORDER BY chain, seq LIMIT $1",
+                        "SELECT chain, first_seq, count, records FROM audit_segments \
+                         ORDER BY chain, first_seq LIMIT $1",
                     )
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await,
-                    Some((chain, seq)) => ::sqlx::query_as(
-                        "SELECT chain, seq, instant, actor, action, object, subject, body, chain_hash, seal \
-                         FROM audit_events WHERE chain > $1 OR (chain = $1 AND seq > $2) \
-                         ORDER BY chain, seq LIMIT $3",
+                    Some((chain, first)) => ::sqlx::query_as(
+                        "SELECT chain, first_seq, count, records FROM audit_segments \
+                         WHERE chain > $1 OR (chain = $1 AND first_seq > $2) \
+                         ORDER BY chain, first_seq LIMIT $3",
                     )
                     .bind(chain.as_uuid())
-                    .bind($crate::seq_param(seq))
+                    .bind($crate::seq_param(first))
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await,
                 }
                 .map_err($storage_error)?;
-                rows.into_iter().map($crate::audit_record_from_row).collect()
+                rows.into_iter().map($crate::segment_from_row).collect()
+            }
+
+            async fn audit_terms(
+                &self,
+                chain: ::tutela_domain::audit::ChainId,
+                first: u64,
+                last: u64,
+            ) -> Result<Vec<$crate::StoredTerm>, $crate::StorageError> {
+                // The epoch bounds let the primary key narrow the scan; a
+                // term filed under a wrong epoch still has its segment's
+                // position, so it is found and reported.
+                let rows: Vec<$crate::TermTuple> = ::sqlx::query_as(
+                    "SELECT epoch, term, first_seq FROM audit_terms \
+                     WHERE chain = $1 AND first_seq >= $2 AND first_seq <= $3",
+                )
+                .bind(chain.as_uuid())
+                .bind($crate::seq_param(first))
+                .bind($crate::seq_param(last))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($storage_error)?;
+                let mut terms = rows
+                    .into_iter()
+                    .map($crate::term_from_row)
+                    .collect::<Result<Vec<_>, _>>()?;
+                terms.sort();
+                Ok(terms)
             }
 
             async fn audit_range(
@@ -57,17 +91,8 @@ macro_rules! __impl_audit_sql {
                 from: u64,
                 limit: u32,
             ) -> Result<Vec<::tutela_domain::audit::AuditRecord>, $crate::StorageError> {
-                let rows: Vec<$crate::AuditTuple> = ::sqlx::query_as(
-                    "SELECT chain, seq, instant, actor, action, object, subject, body, chain_hash, seal \
-                     FROM audit_events WHERE chain = $1 AND seq >= $2 ORDER BY seq LIMIT $3",
-                )
-                .bind(chain.as_uuid())
-                .bind($crate::seq_param(from))
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await
-                .map_err($storage_error)?;
-                rows.into_iter().map($crate::audit_record_from_row).collect()
+                self.audit_query(chain, &$crate::AuditFilter::default(), from.checked_sub(1), limit)
+                    .await
             }
 
             async fn audit_query(
@@ -77,38 +102,57 @@ macro_rules! __impl_audit_sql {
                 after: Option<u64>,
                 limit: u32,
             ) -> Result<Vec<::tutela_domain::audit::AuditRecord>, $crate::StorageError> {
-                // Only the filters given become conditions, so the planner
-                // sees a plain equality and picks the matching index.
-                let mut q = ::sqlx::QueryBuilder::<$db>::new(
-                    "SELECT chain, seq, instant, actor, action, object, subject, body, chain_hash, seal \
-                     FROM audit_events WHERE chain = ",
-                );
-                q.push_bind(chain.as_uuid());
-                if let Some(subject) = filter.subject {
-                    q.push(" AND subject = ").push_bind(subject.0.to_vec());
+                let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+                let from = after.map_or(0, |a| a.saturating_add(1));
+                let mut out = Vec::new();
+                let size = self.audit_size(chain).await?;
+                if from >= size || limit == 0 {
+                    return Ok(out);
                 }
-                if let Some(actor) = &filter.actor {
-                    q.push(" AND actor = ").push_bind(actor.clone());
+                // The segment holding `from`: where every search starts.
+                let start = self.segment_holding(chain, from).await?;
+                if let Some(term) = filter.term() {
+                    let last_epoch = $crate::epoch_of(size - 1);
+                    let mut epoch = $crate::epoch_of(start);
+                    while epoch <= last_epoch {
+                        let end = (epoch + $crate::QUERY_EPOCHS).min(last_epoch + 1);
+                        let firsts = self.term_segments(chain, &term, epoch..end, start).await?;
+                        for batch in firsts.chunks($crate::QUERY_SEGMENTS as usize) {
+                            let segments = self.segments_at(chain, batch).await?;
+                            if $crate::collect_matching(&segments, filter, from, limit, &mut out)? {
+                                return Ok(out);
+                            }
+                        }
+                        epoch = end;
+                    }
+                    return Ok(out);
                 }
-                if let Some(object) = &filter.object {
-                    q.push(" AND object = ").push_bind(object.clone());
+                // No term: the time bounds narrow the run of segments read.
+                let mut first = start;
+                if let Some(t) = filter.from {
+                    match self.first_segment_ending_at_or_after(chain, t).await? {
+                        Some(f) => first = first.max(f),
+                        None => return Ok(out),
+                    }
                 }
-                if let Some(from) = filter.from {
-                    q.push(" AND instant >= ").push_bind($crate::micros(from));
+                let last = match filter.until {
+                    Some(t) => match self.last_segment_starting_before(chain, t).await? {
+                        Some(l) => l,
+                        None => return Ok(out),
+                    },
+                    None => u64::MAX,
+                };
+                while first <= last {
+                    let segments = self.segments_between(chain, first, last).await?;
+                    let Some(next) = segments.last().map(|s| s.first_seq + 1) else {
+                        break;
+                    };
+                    if $crate::collect_matching(&segments, filter, from, limit, &mut out)? {
+                        break;
+                    }
+                    first = next;
                 }
-                if let Some(until) = filter.until {
-                    q.push(" AND instant < ").push_bind($crate::micros(until));
-                }
-                if let Some(after) = after {
-                    q.push(" AND seq > ").push_bind($crate::seq_param(after));
-                }
-                q.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
-                let rows: Vec<$crate::AuditTuple> = q
-                    .build_query_as()
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err($storage_error)?;
-                rows.into_iter().map($crate::audit_record_from_row).collect()
+                Ok(out)
             }
 
             async fn audit_checkpoints(
@@ -152,6 +196,160 @@ macro_rules! __impl_audit_sql {
                 Ok(rows
                     .into_iter()
                     .map(|(id, secret)| (::tutela_domain::SubjectId(id), secret))
+                    .collect())
+            }
+        }
+
+        impl $store {
+            /// Events in `chain`.
+            async fn audit_size(
+                &self,
+                chain: ::tutela_domain::audit::ChainId,
+            ) -> Result<u64, $crate::StorageError> {
+                let row: Option<(i64,)> = ::sqlx::query_as(
+                    "SELECT first_seq + count FROM audit_segments \
+                     WHERE chain = $1 ORDER BY first_seq DESC LIMIT 1",
+                )
+                .bind(chain.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($storage_error)?;
+                Ok(row.map_or(0, |(n,)| u64::try_from(n).unwrap_or(0)))
+            }
+
+            /// First position of the segment holding position `seq` (0 when
+            /// none starts at or before it).
+            async fn segment_holding(
+                &self,
+                chain: ::tutela_domain::audit::ChainId,
+                seq: u64,
+            ) -> Result<u64, $crate::StorageError> {
+                let row: Option<(i64,)> = ::sqlx::query_as(
+                    "SELECT first_seq FROM audit_segments \
+                     WHERE chain = $1 AND first_seq <= $2 ORDER BY first_seq DESC LIMIT 1",
+                )
+                .bind(chain.as_uuid())
+                .bind($crate::seq_param(seq))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err($storage_error)?;
+                Ok(row.map_or(0, |(n,)| u64::try_from(n).unwrap_or(0)))
+            }
+
+            /// The first segment with an event at or after `t`.
+            async fn first_segment_ending_at_or_after(
+                &self,
+                chain: ::tutela_domain::audit::ChainId,
+                t: ::tutela_domain::Timestamp,
+            ) -> Result<Option<u64>, $crate::StorageError> {
+                let (first,): (Option<i64>,) = ::sqlx::query_as(
+                    "SELECT MIN(first_seq) FROM audit_segments WHERE chain = $1 AND max_instant >= $2",
+                )
+                .bind(chain.as_uuid())
+                .bind($crate::micros(t))
+                .fetch_one(&self.pool)
+                .await
+                .map_err($storage_error)?;
+                Ok(first.and_then(|f| u64::try_from(f).ok()))
+            }
+
+            /// The last segment with an event before `t`.
+            async fn last_segment_starting_before(
+                &self,
+                chain: ::tutela_domain::audit::ChainId,
+                t: ::tutela_domain::Timestamp,
+            ) -> Result<Option<u64>, $crate::StorageError> {
+                let (last,): (Option<i64>,) = ::sqlx::query_as(
+                    "SELECT MAX(first_seq) FROM audit_segments WHERE chain = $1 AND min_instant < $2",
+                )
+                .bind(chain.as_uuid())
+                .bind($crate::micros(t))
+                .fetch_one(&self.pool)
+                .await
+                .map_err($storage_error)?;
+                Ok(last.and_then(|l| u64::try_from(l).ok()))
+            }
+
+            /// Up to [`QUERY_SEGMENTS`] segments starting in `first..=last`.
+            async fn segments_between(
+                &self,
+                chain: ::tutela_domain::audit::ChainId,
+                first: u64,
+                last: u64,
+            ) -> Result<Vec<$crate::StoredSegment>, $crate::StorageError> {
+                let rows: Vec<$crate::SegmentTuple> = ::sqlx::query_as(
+                    "SELECT chain, first_seq, count, records FROM audit_segments \
+                     WHERE chain = $1 AND first_seq >= $2 AND first_seq <= $3 \
+                     ORDER BY first_seq LIMIT $4",
+                )
+                .bind(chain.as_uuid())
+                .bind($crate::seq_param(first))
+                .bind($crate::seq_param(last))
+                .bind(i64::from($crate::QUERY_SEGMENTS))
+                .fetch_all(&self.pool)
+                .await
+                .map_err($storage_error)?;
+                rows.into_iter().map($crate::segment_from_row).collect()
+            }
+
+            /// The segments starting at these positions, in order.
+            async fn segments_at(
+                &self,
+                chain: ::tutela_domain::audit::ChainId,
+                firsts: &[u64],
+            ) -> Result<Vec<$crate::StoredSegment>, $crate::StorageError> {
+                if firsts.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = ::sqlx::QueryBuilder::<$db>::new(
+                    "SELECT chain, first_seq, count, records FROM audit_segments WHERE chain = ",
+                );
+                q.push_bind(chain.as_uuid()).push(" AND first_seq IN (");
+                let mut list = q.separated(", ");
+                for f in firsts {
+                    list.push_bind($crate::seq_param(*f));
+                }
+                q.push(") ORDER BY first_seq");
+                let rows: Vec<$crate::SegmentTuple> = q
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
+                rows.into_iter().map($crate::segment_from_row).collect()
+            }
+
+            /// First positions of the segments filed under `term` in these
+            /// epochs, from segment `start` on, in order: one index probe per
+            /// epoch.
+            async fn term_segments(
+                &self,
+                chain: ::tutela_domain::audit::ChainId,
+                term: &[u8],
+                epochs: ::std::ops::Range<u64>,
+                start: u64,
+            ) -> Result<Vec<u64>, $crate::StorageError> {
+                let mut q = ::sqlx::QueryBuilder::<$db>::new(
+                    "SELECT DISTINCT first_seq FROM audit_terms WHERE chain = ",
+                );
+                q.push_bind(chain.as_uuid())
+                    .push(" AND term = ")
+                    .push_bind(term.to_vec())
+                    .push(" AND first_seq >= ")
+                    .push_bind($crate::seq_param(start))
+                    .push(" AND epoch IN (");
+                let mut list = q.separated(", ");
+                for e in epochs {
+                    list.push_bind($crate::seq_param(e));
+                }
+                q.push(") ORDER BY first_seq");
+                let rows: Vec<(i64,)> = q
+                    .build_query_as()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(f,)| u64::try_from(f).ok())
                     .collect())
             }
         }

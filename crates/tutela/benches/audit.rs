@@ -26,7 +26,7 @@ use tutela_domain::audit::{
     Outcome, encode,
 };
 use tutela_domain::{Clock, ControllerId, SubjectId, SystemClock, UserId};
-use tutela_storage::{AuditBatch, DatabaseUrl, OpenMode, Store};
+use tutela_storage::{AuditBatch, DatabaseUrl, IndexedRecord, OpenMode, Store};
 
 /// Concurrent producers, each appending one event at a time and waiting
 /// for it, as request handlers do (`TUTELA_BENCH_PRODUCERS`, default 512).
@@ -104,13 +104,15 @@ fn plain_inserter(store: Arc<dyn Store>) -> mpsc::Sender<(AuditEvent, oneshot::S
                 .iter()
                 .map(|(e, _)| {
                     seq += 1;
-                    AuditRecord {
-                        chain: e.chain(),
-                        seq,
+                    IndexedRecord {
+                        record: AuditRecord {
+                            chain: e.chain(),
+                            seq,
+                            body: encode(e.chain(), seq, e),
+                            chain_hash: [0; 32],
+                            seal: None,
+                        },
                         index: AuditIndex::of(e),
-                        body: encode(e.chain(), seq, e),
-                        chain_hash: [0; 32],
-                        seal: None,
                     }
                 })
                 .collect();
@@ -242,12 +244,58 @@ async fn compare(name: &str, backend: &Backend, total: usize) -> Option<Arc<dyn 
     Some(store)
 }
 
+/// The store alone: prebuilt rows appended in batches of 8192, no producers.
+async fn storage_alone(name: &str, backend: &Backend, total: usize) {
+    let store = fresh_store(backend, 99).await;
+    let c = controller(&store).await;
+    let records: Vec<IndexedRecord> = (0..total)
+        .map(|n| {
+            let e = event(c, n);
+            IndexedRecord {
+                record: AuditRecord {
+                    chain: e.chain(),
+                    seq: n as u64,
+                    body: encode(e.chain(), n as u64, &e),
+                    chain_hash: [0; 32],
+                    seal: None,
+                },
+                index: AuditIndex::of(&e),
+            }
+        })
+        .collect();
+    let started = Instant::now();
+    for batch in records.chunks(8192) {
+        store
+            .append_audit(&AuditBatch {
+                records: batch.to_vec(),
+                checkpoints: Vec::new(),
+                expected: Vec::new(),
+            })
+            .await
+            .unwrap();
+    }
+    println!(
+        "{name}: storage alone {:.0} rows/s",
+        total as f64 / started.elapsed().as_secs_f64()
+    );
+    store.close().await;
+}
+
 #[tokio::main]
 async fn main() {
     let total: usize = std::env::var("TUTELA_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000);
+    if std::env::var("TUTELA_BENCH_STORAGE_ONLY").is_ok() {
+        storage_alone(
+            "sqlite",
+            &Backend::Sqlite(tempfile::tempdir().unwrap()),
+            total,
+        )
+        .await;
+        return;
+    }
     compare(
         "sqlite",
         &Backend::Sqlite(tempfile::tempdir().unwrap()),

@@ -19,7 +19,7 @@ use tutela_app::audit::{
 };
 use tutela_app::{App, KeyRing};
 use tutela_domain::audit::{
-    AuditIndex, AuditRecord, ChainId, Checkpoint, Pseudonym, TreeHead, key_id,
+    AuditEvent, AuditIndex, AuditRecord, ChainId, Checkpoint, Pseudonym, TreeHead, decode, key_id,
 };
 use tutela_domain::{Clock, Timestamp};
 use tutela_storage::{OpenMode, Store};
@@ -181,18 +181,45 @@ fn checkpoint_line(c: &Checkpoint) -> Line {
     }
 }
 
-fn event_line(r: &AuditRecord) -> Line {
-    Line::Event {
+/// The bundle line of a record: the bytes, plus readable copies of its
+/// search facts (which the bundle verifier checks against the bytes).
+fn event_line(r: &AuditRecord) -> Result<Line, AuditCmdError> {
+    let (_, _, event) = decode(&r.body).map_err(|e| {
+        AuditCmdError(format!(
+            "{}: event {}: {e}; run `tutela audit verify`",
+            r.chain, r.seq
+        ))
+    })?;
+    let index = AuditIndex::of(&event);
+    Ok(Line::Event {
         chain: r.chain.as_uuid(),
         seq: r.seq,
-        instant_us: r.index.instant.as_microsecond(),
-        actor: r.index.actor.clone(),
-        action: r.index.action.clone(),
-        object: r.index.object.clone(),
-        subject: r.index.subject.map(|s| s.to_string()),
+        instant_us: index.instant.as_microsecond(),
+        actor: index.actor,
+        action: index.action,
+        object: index.object,
+        subject: index.subject.map(|s| s.to_string()),
         body: hex::encode(&r.body),
         chain_hash: hex::encode(r.chain_hash),
         seal: r.seal.as_ref().map(hex::encode),
+    })
+}
+
+/// Which readable field of a bundle line disagrees with the event's bytes.
+fn readable_mismatch(line: &AuditIndex, event: &AuditEvent) -> Option<&'static str> {
+    let index = AuditIndex::of(event);
+    if index.instant != line.instant {
+        Some("instant")
+    } else if index.actor != line.actor {
+        Some("actor")
+    } else if index.action != line.action {
+        Some("action")
+    } else if index.object != line.object {
+        Some("object")
+    } else if index.subject != line.subject {
+        Some("subject")
+    } else {
+        None
     }
 }
 
@@ -262,17 +289,23 @@ pub async fn export(
     }
     let mut after = None;
     let mut events = 0u64;
+    const PAGE: u32 = 256;
     loop {
         let page = store
-            .audit_scan(after, 10_000)
+            .audit_scan(after, PAGE)
             .await
             .map_err(|e| fail("storage", e))?;
-        for r in &page {
-            write(&event_line(r))?;
+        for segment in &page {
+            let records = segment.decode().map_err(|e| {
+                AuditCmdError(format!("{}: {e}; run `tutela audit verify`", segment.chain))
+            })?;
+            for r in &records {
+                write(&event_line(r)?)?;
+            }
+            events += records.len() as u64;
         }
-        events += page.len() as u64;
         match page.last() {
-            Some(last) if page.len() == 10_000 => after = Some((last.chain, last.seq)),
+            Some(last) if page.len() == PAGE as usize => after = Some((last.chain, last.first_seq)),
             _ => break,
         }
     }
@@ -384,30 +417,39 @@ pub fn verify_bundle(bundle: &Path, public_key: Option<&Path>) -> Result<Verdict
             } => {
                 let chain = ChainId::from_uuid(chain);
                 let record = (|| {
-                    Ok::<_, String>(AuditRecord {
+                    let readable = AuditIndex {
+                        instant: instant(instant_us)?,
+                        actor,
+                        action,
+                        object,
+                        subject: subject
+                            .map(|s| hash32("subject", &s).map(Pseudonym))
+                            .transpose()?,
+                    };
+                    let record = AuditRecord {
                         chain,
                         seq,
-                        index: AuditIndex {
-                            instant: instant(instant_us)?,
-                            actor,
-                            action,
-                            object,
-                            subject: subject
-                                .map(|s| hash32("subject", &s).map(Pseudonym))
-                                .transpose()?,
-                        },
                         body: hex::decode(&body).map_err(|_| "`body` is not hex")?,
                         chain_hash: hash32("chain_hash", &chain_hash)?,
                         seal: seal
                             .map(|s| hex::decode(&s).map_err(|_| "`seal` is not hex"))
                             .transpose()?,
-                    })
+                    };
+                    Ok::<_, String>((record, readable))
                 })()
                 .map_err(|e| format!("{chain}: event {seq}: {e}"));
                 let v = verification.get_or_insert_with(|| {
                     Verification::new(&keys, std::mem::take(&mut checkpoints))
                 });
-                record.and_then(|record| v.feed(&record).map_err(|b| b.to_string()))
+                record.and_then(|(record, readable)| {
+                    let event = v.feed(&record).map_err(|b| b.to_string())?;
+                    match readable_mismatch(&readable, &event) {
+                        None => Ok(()),
+                        Some(field) => Err(format!(
+                            "{chain}: event {seq}: the readable `{field}` field does not match the event"
+                        )),
+                    }
+                })
             }
         };
         if let Err(why) = step {

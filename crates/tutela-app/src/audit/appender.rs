@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 use tutela_domain::Clock;
-use tutela_domain::audit::{AuditEvent, ChainId, ChainState, Checkpoint, Seal};
-use tutela_storage::{AuditBatch, StorageError, Store};
+use tutela_domain::audit::{AuditEvent, AuditIndex, ChainId, ChainState, Checkpoint, Seal};
+use tutela_storage::{AuditBatch, IndexedRecord, StorageError, Store};
 
 use super::signer::AuditSigner;
 use crate::AppError;
@@ -170,7 +170,10 @@ impl Task {
                 continue;
             };
             *last = batch.records.len();
-            batch.records.push(state.append(event));
+            batch.records.push(IndexedRecord {
+                record: state.append(event),
+                index: AuditIndex::of(event),
+            });
             if self.checkpoint_every > 0 && state.size() % self.checkpoint_every == 0 {
                 batch
                     .checkpoints
@@ -179,8 +182,8 @@ impl Task {
         }
         for (chain, (state, before, last)) in &work {
             batch.expected.push((*chain, *before));
-            if let Some(record) = batch.records.get_mut(*last) {
-                let head = state.head(record.index.instant);
+            if let Some(IndexedRecord { record, index }) = batch.records.get_mut(*last) {
+                let head = state.head(index.instant);
                 record.seal = Some(
                     Seal {
                         key_id: self.signer.key_id(),

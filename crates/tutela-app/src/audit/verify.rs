@@ -1,18 +1,21 @@
 //! Checking a whole store's audit trail offline: every chain, every event,
-//! every checkpoint, in one pass. Storage reads run in their own task while
-//! this one hashes, so the two overlap.
+//! every checkpoint and every event's search terms, in one pass. Storage
+//! reads run in their own task while this one hashes, so the two overlap.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
-use tutela_domain::audit::{AuditRecord, Break, ChainId, ChainReport, ChainVerifier, Checkpoint};
-use tutela_storage::{StorageError, Store};
+use tutela_domain::audit::{
+    AuditEvent, AuditIndex, AuditRecord, Break, ChainId, ChainReport, ChainVerifier, Checkpoint,
+    Problem,
+};
+use tutela_storage::{StorageError, Store, StoredSegment, StoredTerm, epoch_of};
 
 use super::signer::TrustedKeys;
 
-/// Events read per round trip.
-const PAGE: u32 = 20_000;
+/// Segments read per round trip (up to 256 events each).
+const PAGE: u32 = 256;
 
 /// A verified store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,7 +74,8 @@ impl<'a> Verification<'a> {
     }
 
     /// Checks the next record; records come in (chain, position) order.
-    pub fn feed(&mut self, record: &AuditRecord) -> Result<(), Break> {
+    /// Returns the decoded event.
+    pub fn feed(&mut self, record: &AuditRecord) -> Result<AuditEvent, Break> {
         if self.current_chain != Some(record.chain) {
             self.close_chain()?;
             let checkpoints = self.checkpoints.remove(&record.chain).unwrap_or_default();
@@ -80,8 +84,43 @@ impl<'a> Verification<'a> {
         }
         match self.current.as_mut() {
             Some(v) => v.feed(record),
-            None => Ok(()),
+            None => Err(Break {
+                chain: record.chain,
+                seq: record.seq,
+                problem: Problem::Duplicate,
+            }),
         }
+    }
+
+    /// Checks a stored segment's events and returns the search terms they
+    /// must be findable by, with the first event holding each.
+    pub fn feed_segment(
+        &mut self,
+        segment: &StoredSegment,
+    ) -> Result<Vec<(StoredTerm, u64)>, Break> {
+        let records = segment.decode().map_err(|e| Break {
+            chain: segment.chain,
+            seq: e.seq,
+            problem: Problem::Undecodable("malformed segment entry"),
+        })?;
+        let mut terms: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for record in &records {
+            let event = self.feed(record)?;
+            for term in AuditIndex::of(&event).terms() {
+                terms.entry(term).or_insert(record.seq);
+            }
+        }
+        Ok(terms
+            .into_iter()
+            .map(|(term, seq)| {
+                let stored = StoredTerm {
+                    first_seq: segment.first_seq,
+                    epoch: epoch_of(segment.first_seq),
+                    term,
+                };
+                (stored, seq)
+            })
+            .collect())
     }
 
     fn close_chain(&mut self) -> Result<(), Break> {
@@ -105,6 +144,59 @@ impl<'a> Verification<'a> {
     }
 }
 
+/// One round trip's worth: segments, and the stored terms of their range.
+type Page = Result<(Vec<StoredSegment>, Vec<(ChainId, Vec<StoredTerm>)>), StorageError>;
+
+/// Reads the page after `after`: segments in (chain, first position) order,
+/// then each chain's stored terms over the page's range.
+async fn read_page(store: &dyn Store, after: Option<(ChainId, u64)>) -> Page {
+    let segments = store.audit_scan(after, PAGE).await?;
+    let mut terms = Vec::new();
+    let mut start = 0;
+    while let Some(first) = segments.get(start) {
+        let run = segments
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|s| s.chain == first.chain)
+            .count();
+        let last = segments
+            .get(start + run - 1)
+            .map_or(first.first_seq, |s| s.first_seq);
+        terms.push((
+            first.chain,
+            store
+                .audit_terms(first.chain, first.first_seq, last)
+                .await?,
+        ));
+        start += run;
+    }
+    Ok((segments, terms))
+}
+
+/// Checks that every term the events need is stored under the right epoch:
+/// a missing one would hide the event from queries (a stored term the
+/// events do not need is harmless, as queries re-check the events).
+fn check_terms(
+    chain: ChainId,
+    needed: &[(StoredTerm, u64)],
+    stored: &[StoredTerm],
+) -> Result<(), Break> {
+    match needed
+        .iter()
+        .find(|(t, _)| stored.binary_search(t).is_err())
+    {
+        None => Ok(()),
+        Some((_, seq)) => Err(Break {
+            chain,
+            seq: *seq,
+            problem: Problem::IndexMismatch(
+                "a search term is missing, which hides the event from queries",
+            ),
+        }),
+    }
+}
+
 /// Verifies every chain in `store` against `keys`.
 pub async fn verify_store(
     store: Arc<dyn Store>,
@@ -115,18 +207,18 @@ pub async fn verify_store(
         .await
         .map_err(VerifyError::Storage)?;
     let mut verification = Verification::new(keys, checkpoints);
-    let (pages, mut rx) = mpsc::channel::<Result<Vec<AuditRecord>, StorageError>>(2);
+    let (pages, mut rx) = mpsc::channel::<Page>(2);
     let reader = tokio::spawn(async move {
         let mut after: Option<(ChainId, u64)> = None;
         loop {
-            let page = store.audit_scan(after, PAGE).await;
+            let page = read_page(store.as_ref(), after).await;
             let last = page
                 .as_ref()
                 .ok()
-                .and_then(|p| p.last().map(|r| (r.chain, r.seq)));
+                .and_then(|(p, _)| p.last().map(|s| (s.chain, s.first_seq)));
             let done = page
                 .as_ref()
-                .map_or(true, |p| (p.len() as u64) < u64::from(PAGE));
+                .map_or(true, |(p, _)| (p.len() as u64) < u64::from(PAGE));
             if pages.send(page).await.is_err() || done {
                 break;
             }
@@ -135,14 +227,22 @@ pub async fn verify_store(
     });
     let mut outcome = Ok(());
     while let Some(page) = rx.recv().await {
-        let page = match page {
+        let (segments, stored) = match page {
             Ok(page) => page,
             Err(e) => {
                 outcome = Err(VerifyError::Storage(e));
                 break;
             }
         };
-        if let Err(b) = page.iter().try_for_each(|r| verification.feed(r)) {
+        let checked = segments.iter().try_for_each(|segment| {
+            let needed = verification.feed_segment(segment)?;
+            let stored = stored
+                .iter()
+                .find(|(c, _)| *c == segment.chain)
+                .map_or(&[][..], |(_, t)| t.as_slice());
+            check_terms(segment.chain, &needed, stored)
+        });
+        if let Err(b) = checked {
             outcome = Err(VerifyError::Broken(b));
             break;
         }

@@ -18,8 +18,9 @@ use super::event::{AuditEvent, ChainId, Pseudonym};
 use super::merkle::{Frontier, Hash, leaf_hash};
 use crate::Timestamp;
 
-/// The columns stored beside an event's bytes so it can be found by time,
-/// actor, object and subject. Verification checks them against the bytes.
+/// What an event can be found by (time, actor, object, subject), derived
+/// from the event; storage keeps it as search terms beside the bytes, and
+/// verification checks those terms against the bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditIndex {
     /// The event's instant.
@@ -49,6 +50,44 @@ impl AuditIndex {
     }
 }
 
+/// Tag bytes of [`AuditIndex::terms`]: one per kind of term, so an actor
+/// and an object with the same text are different terms.
+const TERM_ACTOR: u8 = b'a';
+const TERM_OBJECT: u8 = b'o';
+const TERM_SUBJECT: u8 = b's';
+
+impl AuditIndex {
+    /// The search term of an actor (`user:<uuid>`, …).
+    pub fn actor_term(actor: &str) -> Vec<u8> {
+        tagged(TERM_ACTOR, actor.as_bytes())
+    }
+
+    /// The search term of an object (`kind` or `kind:id`).
+    pub fn object_term(object: &str) -> Vec<u8> {
+        tagged(TERM_OBJECT, object.as_bytes())
+    }
+
+    /// The search term of a subject's pseudonym.
+    pub fn subject_term(subject: &Pseudonym) -> Vec<u8> {
+        tagged(TERM_SUBJECT, &subject.0)
+    }
+
+    /// Every search term of the event: its actor, object and subject.
+    pub fn terms(&self) -> Vec<Vec<u8>> {
+        let mut terms = vec![Self::actor_term(&self.actor)];
+        terms.extend(self.object.as_deref().map(Self::object_term));
+        terms.extend(self.subject.as_ref().map(Self::subject_term));
+        terms
+    }
+}
+
+fn tagged(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut term = Vec::with_capacity(1 + value.len());
+    term.push(tag);
+    term.extend_from_slice(value);
+    term
+}
+
 /// One stored event, as appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
@@ -56,8 +95,6 @@ pub struct AuditRecord {
     pub chain: ChainId,
     /// Position in the chain, from 0.
     pub seq: u64,
-    /// Search columns (derived from `body`).
-    pub index: AuditIndex,
     /// The canonical bytes ([`encode`]).
     pub body: Vec<u8>,
     /// The hash chain's value after this event.
@@ -69,15 +106,7 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// Bytes this record occupies in storage (for throughput figures).
     pub fn stored_len(&self) -> usize {
-        16 + 8
-            + 8
-            + self.index.actor.len()
-            + self.index.action.len()
-            + self.index.object.as_ref().map_or(0, String::len)
-            + self.index.subject.map_or(0, |_| 32)
-            + self.body.len()
-            + 32
-            + self.seal.as_ref().map_or(0, Vec::len)
+        self.body.len() + 32 + self.seal.as_ref().map_or(0, Vec::len)
     }
 }
 
@@ -243,7 +272,6 @@ impl ChainState {
         AuditRecord {
             chain: self.chain,
             seq,
-            index: AuditIndex::of(event),
             body,
             chain_hash: self.chain_hash,
             seal: None,
@@ -287,7 +315,9 @@ pub enum Problem {
         /// The position the bytes name.
         seq: u64,
     },
-    /// A search column disagrees with the event's bytes.
+    /// The stored search terms disagree with the event's bytes (an entry
+    /// is missing, which hides the event from queries, or names something
+    /// the event does not hold); says which.
     IndexMismatch(&'static str),
     /// The hash chain does not continue here: the event was altered.
     HashMismatch,
@@ -343,9 +373,9 @@ impl fmt::Display for Break {
                 f,
                 "{chain}: event {seq} is misplaced: its content says {c} event {s} (reordered or inserted)"
             ),
-            Problem::IndexMismatch(column) => write!(
+            Problem::IndexMismatch(what) => write!(
                 f,
-                "{chain}: event {seq}: stored column `{column}` does not match the event"
+                "{chain}: event {seq}: search index does not match the event ({what})"
             ),
             Problem::HashMismatch => write!(f, "{chain}: event {seq}: hash mismatch (altered)"),
             Problem::BadSeal => write!(f, "{chain}: event {seq}: malformed or inconsistent seal"),
@@ -427,7 +457,7 @@ impl<'a> ChainVerifier<'a> {
     }
 
     /// Checks the next record.
-    pub fn feed(&mut self, record: &AuditRecord) -> Result<(), Break> {
+    pub fn feed(&mut self, record: &AuditRecord) -> Result<AuditEvent, Break> {
         let expected = self.state.next_seq;
         if record.seq > expected {
             return Err(self.fail(expected, Problem::Missing));
@@ -439,23 +469,6 @@ impl<'a> ChainVerifier<'a> {
             decode(&record.body).map_err(|e| self.fail(expected, Problem::Undecodable(e.0)))?;
         if chain != self.state.chain || seq != expected {
             return Err(self.fail(expected, Problem::Misplaced { chain, seq }));
-        }
-        let index = AuditIndex::of(&event);
-        let column = if index.instant != record.index.instant {
-            Some("instant")
-        } else if index.actor != record.index.actor {
-            Some("actor")
-        } else if index.action != record.index.action {
-            Some("action")
-        } else if index.object != record.index.object {
-            Some("object")
-        } else if index.subject != record.index.subject {
-            Some("subject")
-        } else {
-            None
-        };
-        if let Some(column) = column {
-            return Err(self.fail(expected, Problem::IndexMismatch(column)));
         }
         self.state.push(&record.body);
         if self.state.chain_hash != record.chain_hash {
@@ -472,7 +485,8 @@ impl<'a> ChainVerifier<'a> {
                 .ok_or_else(|| self.fail(expected, Problem::BadSeal))?;
             self.last_seal = Some((self.state.head(event.instant), seal));
         }
-        self.check_checkpoints()
+        self.check_checkpoints()?;
+        Ok(event)
     }
 
     fn check_checkpoints(&mut self) -> Result<(), Break> {

@@ -278,9 +278,63 @@ async fn a_dpo_sees_who_read_a_subject_and_why_and_erasure_unlinks_them() {
 fn chain_sql(backend: Backend, controller: &str) -> String {
     let id = uuid::Uuid::parse_str(controller).unwrap();
     match backend {
-        Backend::Sqlite => format!("chain = X'{}'", id.simple()),
+        Backend::Sqlite => format!("chain = {}", blob(backend, id.as_bytes())),
         Backend::Postgres => format!("chain = '{id}'::uuid"),
     }
+}
+
+/// A byte-string literal of `backend`'s SQL.
+fn blob(backend: Backend, bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    match backend {
+        Backend::Sqlite => format!("X'{hex}'"),
+        Backend::Postgres => format!("'\\x{hex}'::bytea"),
+    }
+}
+
+/// The stored segments of `controller`'s chain in the database at `url`.
+async fn segments(url: &str, controller: &str) -> Vec<tutela_storage::StoredSegment> {
+    let store = tutela::store::open_store(
+        &tutela_storage::DatabaseUrl::parse(url).unwrap(),
+        tutela_storage::OpenMode::MustExist,
+    )
+    .await
+    .unwrap();
+    let chain =
+        tutela_domain::audit::ChainId::from_uuid(uuid::Uuid::parse_str(controller).unwrap());
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.audit_scan(after, 100).await.unwrap();
+        let done = page.len() < 100;
+        after = page.last().map(|s| (s.chain, s.first_seq));
+        all.extend(page.into_iter().filter(|s| s.chain == chain));
+        if done {
+            break;
+        }
+    }
+    store.close().await;
+    all
+}
+
+/// The segment holding event `seq`.
+fn holding(segments: &[tutela_storage::StoredSegment], seq: u64) -> &tutela_storage::StoredSegment {
+    segments.iter().rev().find(|s| s.first_seq <= seq).unwrap()
+}
+
+/// SQL that stores `records` as the segment starting at `first` in place of
+/// what was there.
+fn rewrite(
+    backend: Backend,
+    chain: &str,
+    first: u64,
+    records: &[tutela_domain::audit::AuditRecord],
+) -> String {
+    format!(
+        "UPDATE audit_segments SET count = {}, records = {} WHERE {chain} AND first_seq = {first}",
+        records.len(),
+        blob(backend, &tutela_storage::encode_records(records)),
+    )
 }
 
 async fn execute(url: &str, sql: &str) -> Result<(), String> {
@@ -365,9 +419,12 @@ async fn verify_names_the_event_an_attacker_with_database_access_edited_deleted_
 
         // The database itself refuses changes to the trail.
         for sql in [
-            format!("UPDATE audit_events SET actor = 'anonymous' WHERE {chain} AND seq = 2"),
-            format!("DELETE FROM audit_events WHERE {chain} AND seq = 2"),
-            String::from("DELETE FROM audit_events"),
+            format!("UPDATE audit_segments SET count = 1 WHERE {chain} AND first_seq = 2"),
+            format!("DELETE FROM audit_segments WHERE {chain} AND first_seq = 2"),
+            String::from("DELETE FROM audit_segments"),
+            String::from("DELETE FROM audit_terms"),
+            String::from("UPDATE audit_terms SET epoch = 7"),
+            String::from("DELETE FROM audit_checkpoints"),
         ] {
             let refused = execute(&url, &sql).await.unwrap_err();
             assert!(refused.contains("audit_append_only"), "{sql}: {refused}");
@@ -395,34 +452,80 @@ async fn verify_names_the_event_an_attacker_with_database_access_edited_deleted_
         assert!(!ok && out.contains("action"), "{out}");
 
         let drop_triggers = match backend {
-            Backend::Sqlite => "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete",
-            Backend::Postgres => "DROP TRIGGER audit_events_append_only ON audit_events",
+            Backend::Sqlite => {
+                "DROP TRIGGER audit_segments_no_update; DROP TRIGGER audit_segments_no_delete; \
+                 DROP TRIGGER audit_terms_no_update; DROP TRIGGER audit_terms_no_delete"
+            }
+            Backend::Postgres => {
+                "DROP TRIGGER audit_segments_append_only ON audit_segments; \
+                 DROP TRIGGER audit_terms_append_only ON audit_terms"
+            }
         };
-        let body_edit = match backend {
-            Backend::Sqlite => format!("UPDATE audit_events SET body = CAST(substr(body, 1, 30) || X'7F' || substr(body, 32) AS BLOB) WHERE {chain} AND seq = 4"),
-            Backend::Postgres => format!("UPDATE audit_events SET body = overlay(body placing '\\x7f'::bytea from 31 for 1) WHERE {chain} AND seq = 4"),
+        let stored = segments(&url, &controller).await;
+        let decoded = |seq: u64| holding(&stored, seq).decode().unwrap();
+        let size = stored.last().map(|s| s.first_seq + s.count).unwrap();
+        assert!(size >= 8, "the chain holds the reads ({size} events)");
+
+        // Edit one event's bytes.
+        let mut edited = decoded(4);
+        let at = edited.iter().position(|r| r.seq == 4).unwrap();
+        edited[at].body[30] ^= 0x7f;
+        let edit = rewrite(backend, &chain, holding(&stored, 4).first_seq, &edited);
+
+        // Hide an event from subject queries: drop its segment's subject term.
+        let hidden = holding(&stored, 5);
+        let records = hidden.decode().unwrap();
+        let (subject_seq, pseudonym) = records
+            .iter()
+            .find_map(|r| {
+                let event = tutela_domain::audit::decode(&r.body).unwrap().2;
+                event.subject.map(|s| (r.seq, s))
+            })
+            .unwrap();
+        let term = tutela_domain::audit::AuditIndex::subject_term(&pseudonym);
+        let unindex = format!(
+            "DELETE FROM audit_terms WHERE {chain} AND first_seq = {} AND term = {}",
+            hidden.first_seq,
+            blob(backend, &term)
+        );
+
+        // Swap events 2 and 3 (wherever they are stored).
+        let (s2, s3) = (holding(&stored, 2), holding(&stored, 3));
+        let mut r2 = s2.decode().unwrap();
+        let reorder = if s2.first_seq == s3.first_seq {
+            let (i, j) = (r2.iter().position(|r| r.seq == 2).unwrap(), r2.iter().position(|r| r.seq == 3).unwrap());
+            let (a, b) = (r2[i].clone(), r2[j].clone());
+            (r2[i].body, r2[i].chain_hash, r2[i].seal) = (b.body, b.chain_hash, b.seal);
+            (r2[j].body, r2[j].chain_hash, r2[j].seal) = (a.body, a.chain_hash, a.seal);
+            rewrite(backend, &chain, s2.first_seq, &r2)
+        } else {
+            let mut r3 = s3.decode().unwrap();
+            let (i, j) = (r2.iter().position(|r| r.seq == 2).unwrap(), r3.iter().position(|r| r.seq == 3).unwrap());
+            std::mem::swap(&mut r2[i].body, &mut r3[j].body);
+            std::mem::swap(&mut r2[i].chain_hash, &mut r3[j].chain_hash);
+            std::mem::swap(&mut r2[i].seal, &mut r3[j].seal);
+            format!(
+                "{}; {}",
+                rewrite(backend, &chain, s2.first_seq, &r2),
+                rewrite(backend, &chain, s3.first_seq, &r3)
+            )
         };
-        let cases: [(&str, String, &str); 5] = [
-            ("edit", body_edit, "event 4"),
-            ("edit a search column", format!("UPDATE audit_events SET actor = 'anonymous' WHERE {chain} AND seq = 5"), "event 5"),
-            ("delete", format!("DELETE FROM audit_events WHERE {chain} AND seq = 3"), "event 3 is missing"),
-            (
-                "reorder",
-                format!(
-                    "UPDATE audit_events SET seq = -1 WHERE {chain} AND seq = 2; \
-                     UPDATE audit_events SET seq = 2 WHERE {chain} AND seq = 3; \
-                     UPDATE audit_events SET seq = 3 WHERE {chain} AND seq = -1"
-                ),
-                "event 2 is misplaced",
-            ),
+
+        let deleted = holding(&stored, 3).first_seq;
+        let cases: [(&str, String, String); 5] = [
+            ("edit", edit, String::from("event 4")),
+            ("hide from queries", unindex, format!("event {subject_seq}: search index")),
+            ("delete", format!("DELETE FROM audit_segments WHERE {chain} AND first_seq = {deleted}"), format!("event {deleted} is missing")),
+            ("reorder", reorder, String::from("event 2 is misplaced")),
             (
                 "insert",
                 format!(
-                    "INSERT INTO audit_events (chain, seq, instant, actor, action, object, subject, body, chain_hash, seal) \
-                     SELECT chain, seq + 1000, instant, actor, action, object, subject, body, chain_hash, NULL \
-                     FROM audit_events WHERE {chain} AND seq = 1"
+                    "INSERT INTO audit_segments (chain, first_seq, count, min_instant, max_instant, records) \
+                     SELECT chain, first_seq + 1000, count, min_instant, max_instant, records \
+                     FROM audit_segments WHERE {chain} AND first_seq = {}",
+                    holding(&stored, 1).first_seq
                 ),
-                "event",
+                String::from("event"),
             ),
         ];
         for (n, (what, sql, named)) in cases.iter().enumerate() {
@@ -431,12 +534,13 @@ async fn verify_names_the_event_an_attacker_with_database_access_edited_deleted_
             execute(&copy, sql).await.unwrap_or_else(|e| panic!("{what}: {e}"));
             let (ok, out) = verify(&["--database", &copy, "--public-key", &key]);
             assert!(!ok, "{what}: verify passed: {out}");
-            assert!(out.contains("BROKEN") && out.contains(&controller) && out.contains(named), "{what}: {out}");
+            assert!(out.contains("BROKEN") && out.contains(&controller) && out.contains(named.as_str()), "{what}: {out}");
         }
-        // Removing the last event: the checkpoint remembers it.
+        // Removing the last events: the checkpoint remembers them.
         let copy = clone_database(backend, &url, work.path(), 9).await;
         execute(&copy, drop_triggers).await.unwrap();
-        execute(&copy, &format!("DELETE FROM audit_events WHERE {chain} AND seq >= (SELECT MAX(seq) FROM audit_events WHERE {chain})")).await.unwrap();
+        let last = stored.last().unwrap().first_seq;
+        execute(&copy, &format!("DELETE FROM audit_segments WHERE {chain} AND first_seq = {last}")).await.unwrap();
         let (ok, out) = verify(&["--database", &copy, "--public-key", &key]);
         assert!(!ok && out.contains("events were removed"), "truncation: {out}");
         // Signed by another key: refused.

@@ -41,20 +41,11 @@ fn serve(data_dir: &std::path::Path) -> (std::process::Child, String) {
 }
 
 async fn stored_request_ids(store: &Arc<dyn Store>) -> HashSet<String> {
-    let mut ids = HashSet::new();
-    let mut after = None;
-    loop {
-        let page = store.audit_scan(after, 10_000).await.unwrap();
-        for r in &page {
-            if let Some(id) = decode(&r.body).unwrap().2.client.request_id {
-                ids.insert(id);
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == 10_000 => after = Some((last.chain, last.seq)),
-            _ => return ids,
-        }
-    }
+    let (records, _) = crate::support::all_audit_records(store).await;
+    records
+        .iter()
+        .filter_map(|r| decode(&r.body).unwrap().2.client.request_id)
+        .collect()
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use tutela_domain::{NewUser, Password, Role, SecretDigest, UserId, Username};
 use tutela_storage::{SetupCompletion, SetupTokenIssue, StorageError, Store};
 
 pub use crate::conformance_access::*;
+pub use crate::conformance_audit::*;
 
 /// Instantiates every conformance test for one backend.
 macro_rules! conformance_suite {
@@ -45,6 +46,7 @@ macro_rules! conformance_suite {
             case!(login_failures_lock_at_the_threshold_within_the_window);
             case!(subjects_are_reachable_only_through_their_controller);
             case!(client_tokens_rotate_and_revoke);
+            case!(audit_queries_equal_a_naive_filter_across_segments_and_epochs);
         }
     };
 }

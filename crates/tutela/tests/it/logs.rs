@@ -145,21 +145,10 @@ async fn marker_name_and_phone_appear_in_no_log_line() {
 
     // The audit store holds events of all of that, and no marker.
     let store = s.server.store().clone();
-    let mut after = None;
-    let mut stored = Vec::new();
-    let mut events = 0;
-    loop {
-        let page = store.audit_scan(after, 1000).await.unwrap();
-        for r in &page {
-            stored.extend_from_slice(&r.body);
-            stored.extend_from_slice(r.index.actor.as_bytes());
-            stored.extend_from_slice(r.index.object.clone().unwrap_or_default().as_bytes());
-        }
-        events += page.len();
-        match page.last() {
-            Some(last) if page.len() == 1000 => after = Some((last.chain, last.seq)),
-            _ => break,
-        }
+    let (records, mut stored) = crate::support::all_audit_records(&store).await;
+    let events = records.len();
+    for r in &records {
+        stored.extend_from_slice(&r.body);
     }
     assert!(events >= 15, "requests were audited ({events} events)");
     let stored = String::from_utf8_lossy(&stored).to_lowercase();

@@ -22,6 +22,7 @@ mod audit_crash;
 mod config;
 mod conformance;
 mod conformance_access;
+mod conformance_audit;
 mod logs;
 mod scenario;
 mod serve_binary;

@@ -312,3 +312,30 @@ fn replaces_the_database_in_a_postgres_url() {
         "postgres://p@h:1/t1"
     );
 }
+
+/// Every audit record in `store`, in (chain, position) order, and the bytes
+/// of every stored search term.
+pub async fn all_audit_records(
+    store: &std::sync::Arc<dyn tutela_storage::Store>,
+) -> (Vec<tutela_domain::audit::AuditRecord>, Vec<u8>) {
+    let mut records = Vec::new();
+    let mut terms = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.audit_scan(after, 100).await.unwrap();
+        for segment in &page {
+            records.extend(segment.decode().unwrap());
+            for t in store
+                .audit_terms(segment.chain, segment.first_seq, segment.first_seq)
+                .await
+                .unwrap()
+            {
+                terms.extend_from_slice(&t.term);
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == 100 => after = Some((last.chain, last.first_seq)),
+            _ => return (records, terms),
+        }
+    }
+}
