@@ -11,4 +11,7 @@ mod store;
 
 pub use store::SqliteStore;
 
+/// Stored search terms as one text (see `tutela_storage::sql`).
+const TERMS_TEXT_LIST: &str = "group_concat(first_seq || ':' || epoch || ':' || hex(term), ',')";
+
 tutela_storage::impl_sql_repositories!(SqliteStore, sqlx::Sqlite, errors::storage_error);

@@ -103,7 +103,9 @@ pub trait AuditRead: Send + Sync {
     ) -> Result<Vec<StoredSegment>, StorageError>;
 
     /// The stored search terms of `chain`'s segments whose first position is
-    /// in `first..=last`, sorted; the verifier compares them with the events.
+    /// in `first..=last`, filed under those positions' epochs (a term filed
+    /// elsewhere is invisible to queries, so here too), sorted; the verifier
+    /// compares them with the events.
     async fn audit_terms(
         &self,
         chain: ChainId,

@@ -241,20 +241,24 @@ pub fn segment_from_row(row: SegmentTuple) -> Result<StoredSegment, StorageError
     })
 }
 
-/// An `audit_terms` row as selected: epoch, term, first_seq.
-pub type TermTuple = (i64, Vec<u8>, i64);
-
-/// Decodes a term row.
-pub fn term_from_row(row: TermTuple) -> Result<StoredTerm, StorageError> {
-    let (epoch, term, first_seq) = row;
-    let bad = |column: &str| StorageError::Corrupt {
-        detail: format!("search term of segment {first_seq}: audit_terms.{column} is malformed"),
+/// Decodes stored terms selected as one text: `first_seq:epoch:hex(term)`
+/// items joined by commas (empty when there are none).
+pub fn terms_from_text_list(list: &str) -> Result<Vec<StoredTerm>, StorageError> {
+    let bad = || StorageError::Corrupt {
+        detail: String::from("audit_terms holds a malformed row"),
     };
-    Ok(StoredTerm {
-        first_seq: u64::try_from(first_seq).map_err(|_| bad("first_seq"))?,
-        epoch: u64::try_from(epoch).map_err(|_| bad("epoch"))?,
-        term,
-    })
+    list.split(',')
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            let mut parts = item.splitn(3, ':');
+            let mut next = || parts.next().ok_or_else(bad);
+            Ok(StoredTerm {
+                first_seq: next()?.parse().map_err(|_| bad())?,
+                epoch: next()?.parse().map_err(|_| bad())?,
+                term: hex::decode(next()?).map_err(|_| bad())?,
+            })
+        })
+        .collect()
 }
 
 /// The length of a chain (one past its last stored position, 0 when

@@ -18,7 +18,11 @@
 //!   administrator remains"): `BEGIN IMMEDIATE` on SQLite, a table lock on
 //!   PostgreSQL,
 //! - a function `fn(sqlx::Error) -> StorageError`, passed as the last macro
-//!   argument, that maps driver errors without quoting row values.
+//!   argument, that maps driver errors without quoting row values,
+//! - a constant `TERMS_TEXT_LIST: &str` at the backend crate's root: the
+//!   aggregate over `audit_terms` rows giving `first_seq:epoch:hex(term)`
+//!   items joined by commas (the one piece of audit SQL the two dialects
+//!   spell differently).
 
 /// Implements every repository trait for a backend store type:
 /// `impl_sql_repositories!(SqliteStore, sqlx::Sqlite, errors::storage_error)`.

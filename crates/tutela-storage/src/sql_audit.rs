@@ -5,6 +5,9 @@
 /// ([`crate::SegmentRow`]); part of [`crate::impl_sql_repositories`].
 #[doc(hidden)]
 #[macro_export]
+// `crate::TERMS_TEXT_LIST` names the backend crate on purpose: the one
+// dialect-specific expression lives there (see `sql.rs`).
+#[allow(clippy::crate_in_macro_def)]
 macro_rules! __impl_audit_sql {
     ($store:ty, $db:ty, $storage_error:path) => {
         #[::async_trait::async_trait]
@@ -64,23 +67,26 @@ macro_rules! __impl_audit_sql {
                 first: u64,
                 last: u64,
             ) -> Result<Vec<$crate::StoredTerm>, $crate::StorageError> {
-                // The epoch bounds let the primary key narrow the scan; a
-                // term filed under a wrong epoch still has its segment's
-                // position, so it is found and reported.
-                let rows: Vec<$crate::TermTuple> = ::sqlx::query_as(
-                    "SELECT epoch, term, first_seq FROM audit_terms \
-                     WHERE chain = $1 AND first_seq >= $2 AND first_seq <= $3",
-                )
+                // Bounded by epoch so the primary key narrows the scan; a
+                // term filed under another epoch is invisible to queries,
+                // so here too. One text value for the whole range: a row
+                // per term made reading them cost more than verifying the
+                // events.
+                let (list,): (Option<String>,) = ::sqlx::query_as(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM audit_terms \
+                     WHERE chain = $1 AND epoch >= $2 AND epoch <= $3 \
+                     AND first_seq >= $4 AND first_seq <= $5",
+                    crate::TERMS_TEXT_LIST
+                )))
                 .bind(chain.as_uuid())
+                .bind($crate::seq_param($crate::epoch_of(first)))
+                .bind($crate::seq_param($crate::epoch_of(last)))
                 .bind($crate::seq_param(first))
                 .bind($crate::seq_param(last))
-                .fetch_all(&self.pool)
+                .fetch_one(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                let mut terms = rows
-                    .into_iter()
-                    .map($crate::term_from_row)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut terms = $crate::terms_from_text_list(list.as_deref().unwrap_or_default())?;
                 terms.sort();
                 Ok(terms)
             }

@@ -14,8 +14,9 @@ use tutela_storage::{StorageError, Store, StoredSegment, StoredTerm, epoch_of};
 
 use super::signer::TrustedKeys;
 
-/// Segments read per round trip (up to 256 events each).
-const PAGE: u32 = 256;
+/// Segments read per round trip (up to 256 events each): small enough that
+/// reading and checking overlap from the start.
+const PAGE: u32 = 32;
 
 /// A verified store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,31 +148,50 @@ impl<'a> Verification<'a> {
 /// One round trip's worth: segments, and the stored terms of their range.
 type Page = Result<(Vec<StoredSegment>, Vec<(ChainId, Vec<StoredTerm>)>), StorageError>;
 
-/// Reads the page after `after`: segments in (chain, first position) order,
-/// then each chain's stored terms over the page's range.
-async fn read_page(store: &dyn Store, after: Option<(ChainId, u64)>) -> Page {
-    let segments = store.audit_scan(after, PAGE).await?;
+/// Each chain's stored terms over the range of `segments`.
+async fn read_terms(
+    store: &dyn Store,
+    segments: &[StoredSegment],
+) -> Result<Vec<(ChainId, Vec<StoredTerm>)>, StorageError> {
     let mut terms = Vec::new();
-    let mut start = 0;
-    while let Some(first) = segments.get(start) {
-        let run = segments
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|s| s.chain == first.chain)
-            .count();
-        let last = segments
-            .get(start + run - 1)
-            .map_or(first.first_seq, |s| s.first_seq);
-        terms.push((
-            first.chain,
-            store
-                .audit_terms(first.chain, first.first_seq, last)
-                .await?,
-        ));
-        start += run;
+    for run in segments.chunk_by(|a, b| a.chain == b.chain) {
+        if let (Some(first), Some(last)) = (run.first(), run.last()) {
+            let stored = store
+                .audit_terms(first.chain, first.first_seq, last.first_seq)
+                .await?;
+            terms.push((first.chain, stored));
+        }
     }
-    Ok((segments, terms))
+    Ok(terms)
+}
+
+/// Reads every page into `pages`: a page's terms are read while the next
+/// page's segments are (two connections, two threads).
+async fn read_pages(store: Arc<dyn Store>, pages: mpsc::Sender<Page>) {
+    let mut segments = store.audit_scan(None, PAGE).await;
+    loop {
+        let current = match segments {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = pages.send(Err(e)).await;
+                return;
+            }
+        };
+        let done = (current.len() as u64) < u64::from(PAGE);
+        let after = current.last().map(|s| (s.chain, s.first_seq));
+        let (terms, next) = tokio::join!(read_terms(store.as_ref(), &current), async {
+            if done {
+                Ok(Vec::new())
+            } else {
+                store.audit_scan(after, PAGE).await
+            }
+        });
+        let page = terms.map(|terms| (current, terms));
+        if pages.send(page).await.is_err() || done {
+            return;
+        }
+        segments = next;
+    }
 }
 
 /// Checks that every term the events need is stored under the right epoch:
@@ -208,23 +228,7 @@ pub async fn verify_store(
         .map_err(VerifyError::Storage)?;
     let mut verification = Verification::new(keys, checkpoints);
     let (pages, mut rx) = mpsc::channel::<Page>(2);
-    let reader = tokio::spawn(async move {
-        let mut after: Option<(ChainId, u64)> = None;
-        loop {
-            let page = read_page(store.as_ref(), after).await;
-            let last = page
-                .as_ref()
-                .ok()
-                .and_then(|(p, _)| p.last().map(|s| (s.chain, s.first_seq)));
-            let done = page
-                .as_ref()
-                .map_or(true, |(p, _)| (p.len() as u64) < u64::from(PAGE));
-            if pages.send(page).await.is_err() || done {
-                break;
-            }
-            after = last;
-        }
-    });
+    let reader = tokio::spawn(read_pages(store, pages));
     let mut outcome = Ok(());
     while let Some(page) = rx.recv().await {
         let (segments, stored) = match page {
