@@ -136,13 +136,25 @@ macro_rules! __impl_audit_sql {
                 // No term: the time bounds narrow the run of segments read.
                 let mut first = start;
                 if let Some(t) = filter.from {
-                    match self.first_segment_ending_at_or_after(chain, t).await? {
+                    // The first segment with an event at or after `from`.
+                    let sql = "SELECT MIN(first_seq) FROM audit_segments \
+                               WHERE chain = $1 AND max_instant >= $2";
+                    match self.segment_by_instant(sql, chain, t).await? {
                         Some(f) => first = first.max(f),
                         None => return Ok(out),
                     }
                 }
                 let last = match filter.until {
-                    Some(t) => match self.last_segment_starting_before(chain, t).await? {
+                    // The last segment with an event before `until`.
+                    Some(t) => match self
+                        .segment_by_instant(
+                            "SELECT MAX(first_seq) FROM audit_segments \
+                             WHERE chain = $1 AND min_instant < $2",
+                            chain,
+                            t,
+                        )
+                        .await?
+                    {
                         Some(l) => l,
                         None => return Ok(out),
                     },
@@ -242,38 +254,21 @@ macro_rules! __impl_audit_sql {
                 Ok(row.map_or(0, |(n,)| u64::try_from(n).unwrap_or(0)))
             }
 
-            /// The first segment with an event at or after `t`.
-            async fn first_segment_ending_at_or_after(
+            /// The first position of a segment picked by `sql` (an
+            /// aggregate over `chain` = $1 and an instant bound $2).
+            async fn segment_by_instant(
                 &self,
+                sql: &'static str,
                 chain: ::tutela_domain::audit::ChainId,
                 t: ::tutela_domain::Timestamp,
             ) -> Result<Option<u64>, $crate::StorageError> {
-                let (first,): (Option<i64>,) = ::sqlx::query_as(
-                    "SELECT MIN(first_seq) FROM audit_segments WHERE chain = $1 AND max_instant >= $2",
-                )
-                .bind(chain.as_uuid())
-                .bind($crate::micros(t))
-                .fetch_one(&self.pool)
-                .await
-                .map_err($storage_error)?;
+                let (first,): (Option<i64>,) = ::sqlx::query_as(sql)
+                    .bind(chain.as_uuid())
+                    .bind($crate::micros(t))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
                 Ok(first.and_then(|f| u64::try_from(f).ok()))
-            }
-
-            /// The last segment with an event before `t`.
-            async fn last_segment_starting_before(
-                &self,
-                chain: ::tutela_domain::audit::ChainId,
-                t: ::tutela_domain::Timestamp,
-            ) -> Result<Option<u64>, $crate::StorageError> {
-                let (last,): (Option<i64>,) = ::sqlx::query_as(
-                    "SELECT MAX(first_seq) FROM audit_segments WHERE chain = $1 AND min_instant < $2",
-                )
-                .bind(chain.as_uuid())
-                .bind($crate::micros(t))
-                .fetch_one(&self.pool)
-                .await
-                .map_err($storage_error)?;
-                Ok(last.and_then(|l| u64::try_from(l).ok()))
             }
 
             /// Up to [`QUERY_SEGMENTS`] segments starting in `first..=last`.
