@@ -302,17 +302,11 @@ async fn segments(url: &str, controller: &str) -> Vec<tutela_storage::StoredSegm
     .unwrap();
     let chain =
         tutela_domain::audit::ChainId::from_uuid(uuid::Uuid::parse_str(controller).unwrap());
-    let mut all = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.audit_scan(after, 100).await.unwrap();
-        let done = page.len() < 100;
-        after = page.last().map(|s| (s.chain, s.first_seq));
-        all.extend(page.into_iter().filter(|s| s.chain == chain));
-        if done {
-            break;
-        }
-    }
+    let all: Vec<_> = crate::support::all_audit_segments(&store)
+        .await
+        .into_iter()
+        .filter(|s| s.chain == chain)
+        .collect();
     store.close().await;
     all
 }

@@ -313,6 +313,23 @@ fn replaces_the_database_in_a_postgres_url() {
     );
 }
 
+/// Every stored audit segment in `store`, in (chain, first position) order.
+pub async fn all_audit_segments(
+    store: &std::sync::Arc<dyn tutela_storage::Store>,
+) -> Vec<tutela_storage::StoredSegment> {
+    let mut segments = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.audit_scan(after, 100).await.unwrap();
+        let done = page.len() < 100;
+        after = page.last().map(|s| (s.chain, s.first_seq));
+        segments.extend(page);
+        if done {
+            return segments;
+        }
+    }
+}
+
 /// Every audit record in `store`, in (chain, position) order, and the bytes
 /// of every stored search term.
 pub async fn all_audit_records(
@@ -320,22 +337,15 @@ pub async fn all_audit_records(
 ) -> (Vec<tutela_domain::audit::AuditRecord>, Vec<u8>) {
     let mut records = Vec::new();
     let mut terms = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.audit_scan(after, 100).await.unwrap();
-        for segment in &page {
-            records.extend(segment.decode().unwrap());
-            for t in store
-                .audit_terms(segment.chain, segment.first_seq, segment.first_seq)
-                .await
-                .unwrap()
-            {
-                terms.extend_from_slice(&t.term);
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == 100 => after = Some((last.chain, last.first_seq)),
-            _ => return (records, terms),
+    for segment in all_audit_segments(store).await {
+        records.extend(segment.decode().unwrap());
+        let stored = store
+            .audit_terms(segment.chain, segment.first_seq, segment.first_seq)
+            .await
+            .unwrap();
+        for t in stored {
+            terms.extend_from_slice(&t.term);
         }
     }
+    (records, terms)
 }
