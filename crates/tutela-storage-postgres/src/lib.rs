@@ -9,8 +9,9 @@ mod store;
 
 pub use store::PostgresStore;
 
-/// Stored search terms as one text (see `tutela_storage::sql`).
-const TERMS_TEXT_LIST: &str =
-    "string_agg(first_seq || ':' || epoch || ':' || encode(term, 'hex'), ',')";
+/// Stored search terms as three values (see `tutela_storage::sql`); every
+/// aggregate of one query level sees the rows in the same order.
+const TERMS_AGGREGATES: &str = "string_agg(term, ''::bytea), \
+     string_agg(length(term)::text, ','), string_agg(first_seq::text, ',')";
 
 tutela_storage::impl_sql_repositories!(PostgresStore, sqlx::Postgres, errors::storage_error);

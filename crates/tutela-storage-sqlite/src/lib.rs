@@ -11,7 +11,10 @@ mod store;
 
 pub use store::SqliteStore;
 
-/// Stored search terms as one text (see `tutela_storage::sql`).
-const TERMS_TEXT_LIST: &str = "group_concat(first_seq || ':' || epoch || ':' || hex(term), ',')";
+/// Stored search terms as three values (see `tutela_storage::sql`). A blob
+/// given to `group_concat` is appended byte for byte, and the cast gives it
+/// back as a blob; every aggregate sees the rows in the same order.
+const TERMS_AGGREGATES: &str = "CAST(group_concat(term, '') AS BLOB), \
+     group_concat(length(term), ','), group_concat(first_seq, ',')";
 
 tutela_storage::impl_sql_repositories!(SqliteStore, sqlx::Sqlite, errors::storage_error);

@@ -64,15 +64,16 @@ impl AuditFilter {
 }
 
 /// A stored search term: the epoch and the first position of the segment
-/// whose events hold it.
+/// whose events hold it. Ordered as the terms table's key (epoch, term,
+/// segment), so a sorted list is searched as the table is.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StoredTerm {
-    /// The segment's first position.
-    pub first_seq: u64,
     /// The epoch it is filed under.
     pub epoch: u64,
     /// The term ([`AuditIndex::terms`]).
     pub term: Vec<u8>,
+    /// The segment's first position.
+    pub first_seq: u64,
 }
 
 /// Appending to the audit trail; written per backend (batch inserts and
@@ -103,7 +104,7 @@ pub trait AuditRead: Send + Sync {
     ) -> Result<Vec<StoredSegment>, StorageError>;
 
     /// The stored search terms of `chain`'s segments whose first position is
-    /// in `first..=last`, filed under those positions' epochs (a term filed
+    /// in `first..=last`, each filed under its segment's epoch (a term filed
     /// elsewhere is invisible to queries, so here too), sorted; the verifier
     /// compares them with the events.
     async fn audit_terms(

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeSet;
 
-use tutela_domain::audit::{AuditIndex, AuditRecord, ChainId};
+use tutela_domain::audit::{AuditIndex, AuditRecord, ChainId, RecordRef};
 
 use crate::rows::micros;
 
@@ -152,36 +152,48 @@ impl StoredSegment {
     /// short or malformed, or if the entries do not number `count`.
     pub fn decode(&self) -> Result<Vec<AuditRecord>, SegmentError> {
         let mut records = Vec::with_capacity(usize::try_from(self.count).unwrap_or(0).min(4096));
+        self.for_each_entry(|r| {
+            records.push(r.to_record());
+            Ok::<(), SegmentError>(())
+        })?;
+        Ok(records)
+    }
+
+    /// Calls `each` with every record, borrowed from the segment's bytes,
+    /// in position order; stops at `each`'s first error. A malformed entry,
+    /// or entries that do not number `count`, give a [`SegmentError`]
+    /// (through `E: From<SegmentError>`) after the good entries before it.
+    pub fn for_each_entry<'s, E: From<SegmentError>>(
+        &'s self,
+        mut each: impl FnMut(RecordRef<'s>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let mut rest = self.records.as_slice();
+        let mut seq = self.first_seq;
         while !rest.is_empty() {
-            let seq = self.first_seq + records.len() as u64;
             let fail = SegmentError { seq };
             let (body, after) = take_sized(rest).ok_or(fail)?;
-            let (hash, after) = after.split_first_chunk::<32>().ok_or(fail)?;
+            let (chain_hash, after) = after.split_first_chunk::<32>().ok_or(fail)?;
             let (sealed, after) = after.split_first().ok_or(fail)?;
             let (seal, after) = match sealed {
                 0 => (None, after),
-                1 => take_sized(after)
-                    .map(|(s, a)| (Some(s.to_vec()), a))
-                    .ok_or(fail)?,
-                _ => return Err(fail),
+                1 => take_sized(after).map(|(s, a)| (Some(s), a)).ok_or(fail)?,
+                _ => return Err(fail.into()),
             };
-            records.push(AuditRecord {
+            each(RecordRef {
                 chain: self.chain,
                 seq,
-                body: body.to_vec(),
-                chain_hash: *hash,
+                body,
+                chain_hash,
                 seal,
-            });
+            })?;
+            seq += 1;
             rest = after;
         }
-        if records.len() as u64 != self.count {
-            return Err(SegmentError {
-                seq: self.first_seq
-                    + records.len().min(usize::try_from(self.count).unwrap_or(0)) as u64,
-            });
+        let end = self.first_seq.saturating_add(self.count);
+        if seq != end {
+            return Err(SegmentError { seq: seq.min(end) }.into());
         }
-        Ok(records)
+        Ok(())
     }
 }
 

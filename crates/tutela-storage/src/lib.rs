@@ -45,7 +45,7 @@ pub use rows::{
     ClientTuple, ControllerTuple, INSERT_CHECKPOINT, SegmentTuple, USER_COLUMNS, UserTuple,
     agreement_from_row, attestation_from_row, capabilities_text, checkpoint_from_row,
     client_from_row, controller_from_row, corrupt, micros, optional_timestamp, segment_from_row,
-    seq_param, subjects_from_rows, terms_from_text_list, terms_json, timestamp, user_as_stored,
+    seq_param, subjects_from_rows, terms_from_aggregates, terms_json, timestamp, user_as_stored,
     user_from_row,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

@@ -11,7 +11,7 @@ use tutela_domain::{
 };
 use uuid::Uuid;
 
-use crate::{StorageError, StoredSegment, StoredTerm};
+use crate::{StorageError, StoredSegment, StoredTerm, epoch_of};
 
 /// The columns of `users` that make a [`User`], in [`UserTuple`] order.
 pub const USER_COLUMNS: &str = "id, username, role, created_at, disabled_at, totp_confirmed_at";
@@ -241,24 +241,36 @@ pub fn segment_from_row(row: SegmentTuple) -> Result<StoredSegment, StorageError
     })
 }
 
-/// Decodes stored terms selected as one text: `first_seq:epoch:hex(term)`
-/// items joined by commas (empty when there are none).
-pub fn terms_from_text_list(list: &str) -> Result<Vec<StoredTerm>, StorageError> {
+/// Decodes stored terms selected as three aggregates in one row order: the
+/// terms concatenated, their lengths, and their segments' first positions
+/// (comma-separated; all empty when there are none). Each term is filed
+/// under its segment's epoch, as the query selects.
+pub fn terms_from_aggregates(
+    terms: &[u8],
+    lengths: &str,
+    firsts: &str,
+) -> Result<Vec<StoredTerm>, StorageError> {
     let bad = || StorageError::Corrupt {
         detail: String::from("audit_terms holds a malformed row"),
     };
-    list.split(',')
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            let mut parts = item.splitn(3, ':');
-            let mut next = || parts.next().ok_or_else(bad);
-            Ok(StoredTerm {
-                first_seq: next()?.parse().map_err(|_| bad())?,
-                epoch: next()?.parse().map_err(|_| bad())?,
-                term: hex::decode(next()?).map_err(|_| bad())?,
-            })
-        })
-        .collect()
+    let mut rest = terms;
+    let mut out = Vec::with_capacity(lengths.len() / 3);
+    let mut firsts = firsts.split(',').filter(|f| !f.is_empty());
+    for length in lengths.split(',').filter(|l| !l.is_empty()) {
+        let length: usize = length.parse().map_err(|_| bad())?;
+        let (term, after) = rest.split_at_checked(length).ok_or_else(bad)?;
+        let first_seq: u64 = firsts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        out.push(StoredTerm {
+            epoch: epoch_of(first_seq),
+            term: term.to_vec(),
+            first_seq,
+        });
+        rest = after;
+    }
+    if !rest.is_empty() || firsts.next().is_some() {
+        return Err(bad());
+    }
+    Ok(out)
 }
 
 /// The length of a chain (one past its last stored position, 0 when

@@ -19,10 +19,11 @@
 //!   PostgreSQL,
 //! - a function `fn(sqlx::Error) -> StorageError`, passed as the last macro
 //!   argument, that maps driver errors without quoting row values,
-//! - a constant `TERMS_TEXT_LIST: &str` at the backend crate's root: the
-//!   aggregate over `audit_terms` rows giving `first_seq:epoch:hex(term)`
-//!   items joined by commas (the one piece of audit SQL the two dialects
-//!   spell differently).
+//! - a constant `TERMS_AGGREGATES: &str` at the backend crate's root: three
+//!   aggregates over `audit_terms` rows, in one row order: the terms
+//!   concatenated as one blob, their lengths and their segments' first
+//!   positions as comma-separated text (the one piece of audit SQL the two
+//!   dialects spell differently; see [`crate::terms_from_aggregates`]).
 
 /// Implements every repository trait for a backend store type:
 /// `impl_sql_repositories!(SqliteStore, sqlx::Sqlite, errors::storage_error)`.

@@ -5,7 +5,7 @@
 /// ([`crate::SegmentRow`]); part of [`crate::impl_sql_repositories`].
 #[doc(hidden)]
 #[macro_export]
-// `crate::TERMS_TEXT_LIST` names the backend crate on purpose: the one
+// `crate::TERMS_AGGREGATES` names the backend crate on purpose: the one
 // dialect-specific expression lives there (see `sql.rs`).
 #[allow(clippy::crate_in_macro_def)]
 macro_rules! __impl_audit_sql {
@@ -68,15 +68,21 @@ macro_rules! __impl_audit_sql {
                 last: u64,
             ) -> Result<Vec<$crate::StoredTerm>, $crate::StorageError> {
                 // Bounded by epoch so the primary key narrows the scan; a
-                // term filed under another epoch is invisible to queries,
-                // so here too. One text value for the whole range: a row
-                // per term made reading them cost more than verifying the
-                // events.
-                let (list,): (Option<String>,) = ::sqlx::query_as(::sqlx::AssertSqlSafe(format!(
+                // term filed under another epoch than its segment's is
+                // invisible to queries, so here too. Three aggregate values
+                // for the whole range, not a row per term: rows, or one
+                // formatted text, made reading terms cost more than
+                // verifying the events.
+                let (terms, lengths, firsts): (
+                    Option<Vec<u8>>,
+                    Option<String>,
+                    Option<String>,
+                ) = ::sqlx::query_as(::sqlx::AssertSqlSafe(format!(
                     "SELECT {} FROM audit_terms \
                      WHERE chain = $1 AND epoch >= $2 AND epoch <= $3 \
-                     AND first_seq >= $4 AND first_seq <= $5",
-                    crate::TERMS_TEXT_LIST
+                     AND first_seq >= $4 AND first_seq <= $5 AND epoch = first_seq / {}",
+                    crate::TERMS_AGGREGATES,
+                    $crate::EPOCH_EVENTS
                 )))
                 .bind(chain.as_uuid())
                 .bind($crate::seq_param($crate::epoch_of(first)))
@@ -86,8 +92,13 @@ macro_rules! __impl_audit_sql {
                 .fetch_one(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                let mut terms = $crate::terms_from_text_list(list.as_deref().unwrap_or_default())?;
-                terms.sort();
+                let mut terms = $crate::terms_from_aggregates(
+                    terms.as_deref().unwrap_or_default(),
+                    lengths.as_deref().unwrap_or_default(),
+                    firsts.as_deref().unwrap_or_default(),
+                )?;
+                // Already in key order on SQLite (a sorted slice is one pass).
+                terms.sort_unstable();
                 Ok(terms)
             }
 

@@ -442,7 +442,11 @@ pub fn verify_bundle(bundle: &Path, public_key: Option<&Path>) -> Result<Verdict
                     Verification::new(&keys, std::mem::take(&mut checkpoints))
                 });
                 record.and_then(|(record, readable)| {
-                    let event = v.feed(&record).map_err(|b| b.to_string())?;
+                    let event = v
+                        .feed(record.view())
+                        .map_err(|b| b.to_string())?
+                        .to_event()
+                        .map_err(|e| format!("{chain}: event {seq}: {e}"))?;
                     match readable_mismatch(&readable, &event) {
                         None => Ok(()),
                         Some(field) => Err(format!(

@@ -13,7 +13,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::encoding::{decode, encode};
+use super::encoding::{StoredEvent, encode};
 use super::event::{AuditEvent, ChainId, Pseudonym};
 use super::merkle::{Frontier, Hash, leaf_hash};
 use crate::Timestamp;
@@ -74,9 +74,13 @@ impl AuditIndex {
 
     /// Every search term of the event: its actor, object and subject.
     pub fn terms(&self) -> Vec<Vec<u8>> {
-        let mut terms = vec![Self::actor_term(&self.actor)];
-        terms.extend(self.object.as_deref().map(Self::object_term));
-        terms.extend(self.subject.as_ref().map(Self::subject_term));
+        let mut terms = Vec::with_capacity(3);
+        each_term(
+            &self.actor,
+            self.object.as_ref().map(|o| o as &dyn fmt::Display),
+            self.subject.as_ref(),
+            |t| terms.push(t.to_vec()),
+        );
         terms
     }
 }
@@ -86,6 +90,35 @@ fn tagged(tag: u8, value: &[u8]) -> Vec<u8> {
     term.push(tag);
     term.extend_from_slice(value);
     term
+}
+
+/// The one definition of an event's search terms, for storing and for
+/// verifying: the actor's text, the object's text if any, the subject's
+/// pseudonym if any, each after its tag byte. One buffer serves all three.
+pub(crate) fn each_term(
+    actor: &dyn fmt::Display,
+    object: Option<&dyn fmt::Display>,
+    subject: Option<&Pseudonym>,
+    mut each: impl FnMut(&[u8]),
+) {
+    use std::io::Write as _;
+    let mut term = Vec::with_capacity(96);
+    term.push(TERM_ACTOR);
+    // Writing to a Vec cannot fail.
+    let _ = write!(term, "{actor}");
+    each(&term);
+    if let Some(object) = object {
+        term.clear();
+        term.push(TERM_OBJECT);
+        let _ = write!(term, "{object}");
+        each(&term);
+    }
+    if let Some(subject) = subject {
+        term.clear();
+        term.push(TERM_SUBJECT);
+        term.extend_from_slice(&subject.0);
+        each(&term);
+    }
 }
 
 /// One stored event, as appended.
@@ -106,7 +139,52 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// Bytes this record occupies in storage (for throughput figures).
     pub fn stored_len(&self) -> usize {
-        self.body.len() + 32 + self.seal.as_ref().map_or(0, Vec::len)
+        self.view().stored_len()
+    }
+
+    /// The record borrowed, as verification reads it.
+    pub fn view(&self) -> RecordRef<'_> {
+        RecordRef {
+            chain: self.chain,
+            seq: self.seq,
+            body: &self.body,
+            chain_hash: &self.chain_hash,
+            seal: self.seal.as_deref(),
+        }
+    }
+}
+
+/// A stored event borrowed from where it is stored (a segment's bytes):
+/// verification reads a whole store this way without copying an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// The chain.
+    pub chain: ChainId,
+    /// Position in the chain, from 0.
+    pub seq: u64,
+    /// The canonical bytes ([`encode`]).
+    pub body: &'a [u8],
+    /// The hash chain's value after this event.
+    pub chain_hash: &'a Hash,
+    /// On the last event of a batch: [`Seal::encode`].
+    pub seal: Option<&'a [u8]>,
+}
+
+impl RecordRef<'_> {
+    /// Bytes this record occupies in storage (for throughput figures).
+    pub fn stored_len(&self) -> usize {
+        self.body.len() + 32 + self.seal.map_or(0, <[u8]>::len)
+    }
+
+    /// The record, owned.
+    pub fn to_record(&self) -> AuditRecord {
+        AuditRecord {
+            chain: self.chain,
+            seq: self.seq,
+            body: self.body.to_vec(),
+            chain_hash: *self.chain_hash,
+            seal: self.seal.map(<[u8]>::to_vec),
+        }
     }
 }
 
@@ -456,8 +534,8 @@ impl<'a> ChainVerifier<'a> {
         }
     }
 
-    /// Checks the next record.
-    pub fn feed(&mut self, record: &AuditRecord) -> Result<AuditEvent, Break> {
+    /// Checks the next record; returns its event, borrowed from the record.
+    pub fn feed<'r>(&mut self, record: RecordRef<'r>) -> Result<StoredEvent<'r>, Break> {
         let expected = self.state.next_seq;
         if record.seq > expected {
             return Err(self.fail(expected, Problem::Missing));
@@ -465,17 +543,18 @@ impl<'a> ChainVerifier<'a> {
         if record.seq < expected || record.chain != self.state.chain {
             return Err(self.fail(record.seq, Problem::Duplicate));
         }
-        let (chain, seq, event) =
-            decode(&record.body).map_err(|e| self.fail(expected, Problem::Undecodable(e.0)))?;
+        let event = StoredEvent::parse(record.body)
+            .map_err(|e| self.fail(expected, Problem::Undecodable(e.0)))?;
+        let (chain, seq) = (event.chain, event.seq);
         if chain != self.state.chain || seq != expected {
             return Err(self.fail(expected, Problem::Misplaced { chain, seq }));
         }
-        self.state.push(&record.body);
-        if self.state.chain_hash != record.chain_hash {
+        self.state.push(record.body);
+        if self.state.chain_hash != *record.chain_hash {
             return Err(self.fail(expected, Problem::HashMismatch));
         }
         self.bytes += record.stored_len() as u64;
-        if let Some(seal) = &record.seal {
+        if let Some(seal) = record.seal {
             // Only the structure of each seal is checked here; its signature
             // is checked for the last seal alone (in `finish`), which covers
             // the whole tree: one signature per chain instead of one per

@@ -123,11 +123,12 @@ macro_rules! slug_enum {
         impl FromStr for $name {
             type Err = InvalidValue;
             fn from_str(value: &str) -> Result<Self, Self::Err> {
-                Self::ALL
-                    .iter()
-                    .copied()
-                    .find(|a| a.as_str() == value)
-                    .ok_or(InvalidValue::new(concat!("is not a known ", $what)))
+                // A match, not a search of ALL: verification parses one per
+                // stored event.
+                match value {
+                    $($slug => Ok($name::$variant),)+
+                    _ => Err(InvalidValue::new(concat!("is not a known ", $what))),
+                }
             }
         }
 
@@ -238,12 +239,17 @@ impl ObjectRef {
     /// An object with an identifier made of letters, digits and `-._:`.
     pub fn new(kind: ObjectKind, id: impl Into<String>) -> Result<Self, InvalidValue> {
         let id = id.into();
-        if !is_identifier_text(&id, MAX_OBJECT_ID) {
+        if !Self::is_valid_id(&id) {
             return Err(InvalidValue::new(
                 "must be 1 to 80 letters, digits or -._: characters",
             ));
         }
         Ok(Self { kind, id: Some(id) })
+    }
+
+    /// True when `id` is an identifier [`ObjectRef::new`] accepts.
+    pub fn is_valid_id(id: &str) -> bool {
+        is_identifier_text(id, MAX_OBJECT_ID)
     }
 
     /// An object named by its kind alone (a subject, whose identity is the
@@ -265,7 +271,27 @@ impl ObjectRef {
 
 impl fmt::Display for ObjectRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.id {
+        ObjectText {
+            kind: self.kind,
+            id: self.id.as_deref(),
+        }
+        .fmt(f)
+    }
+}
+
+/// An object reference borrowed from stored bytes; displays as
+/// [`ObjectRef`] does (`kind` or `kind:id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectText<'a> {
+    /// The object's kind.
+    pub kind: ObjectKind,
+    /// The object's identifier, if it has one.
+    pub id: Option<&'a str>,
+}
+
+impl fmt::Display for ObjectText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.id {
             Some(id) => write!(f, "{}:{id}", self.kind),
             None => f.write_str(self.kind.as_str()),
         }
@@ -311,15 +337,19 @@ pub struct ReasonCode(String);
 impl ReasonCode {
     /// A code of 1 to 64 lowercase letters, digits and underscores.
     pub fn new(code: &str) -> Result<Self, InvalidValue> {
-        if code.is_empty()
-            || code.len() > 64
-            || !code
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
+        if !Self::is_valid(code) {
             return Err(InvalidValue::new("must be 1 to 64 of a-z, 0-9 and _"));
         }
         Ok(Self(code.to_owned()))
+    }
+
+    /// True when [`ReasonCode::new`] accepts `code`.
+    pub fn is_valid(code: &str) -> bool {
+        !code.is_empty()
+            && code.len() <= 64
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     }
 
     /// The code.

@@ -12,12 +12,12 @@ pub mod merkle;
 
 pub use chain::{
     AuditIndex, AuditRecord, Break, ChainReport, ChainState, ChainVerifier, Checkpoint, KeyId,
-    Problem, Seal, SignatureCheck, TreeHead, key_id,
+    Problem, RecordRef, Seal, SignatureCheck, TreeHead, key_id,
 };
-pub use encoding::{DecodeError, decode, encode};
+pub use encoding::{DecodeError, StoredEvent, decode, encode};
 pub use event::{
-    Action, Actor, AuditEvent, ChainId, ClientContext, ObjectKind, ObjectRef, Outcome, Pseudonym,
-    ReasonCode,
+    Action, Actor, AuditEvent, ChainId, ClientContext, ObjectKind, ObjectRef, ObjectText, Outcome,
+    Pseudonym, ReasonCode,
 };
 pub use merkle::{Frontier, Hash, ProofError};
 
@@ -98,7 +98,7 @@ mod tests {
     ) -> Result<ChainReport, Break> {
         let mut v = ChainVerifier::new(chain, checkpoints, &FakeKeys);
         for r in records {
-            v.feed(r)?;
+            v.feed(r.view())?;
         }
         v.finish()
     }
