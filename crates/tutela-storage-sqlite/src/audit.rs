@@ -4,9 +4,11 @@
 //! ([`tutela_storage::SegmentRow`]), terms in multi-row statements.
 
 use async_trait::async_trait;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::{QueryBuilder, Sqlite, Transaction};
+use tutela_domain::audit::ChainId;
 use tutela_storage::{
-    AuditAppend, AuditBatch, SegmentRow, StorageError, epoch_of, segment_rows, seq_param,
+    AUDIT_CHAIN_SIZE, AUDIT_TAIL_SEGMENT, AuditAppend, AuditBatch, SealOnTails, SegmentRow,
+    SegmentTuple, StorageError, epoch_of, segment_rows, seq_param, tail_from_row,
 };
 
 use crate::SqliteStore;
@@ -19,22 +21,62 @@ const TERMS_PER_STATEMENT: usize = 200;
 #[async_trait]
 impl AuditAppend for SqliteStore {
     async fn append_audit(&self, batch: &AuditBatch) -> Result<(), StorageError> {
-        let segments = segment_rows(&batch.records);
         let mut tx = self.begin_write().await?;
-        for (chain, expected) in &batch.expected {
-            let (held,): (i64,) = sqlx::query_as(tutela_storage::AUDIT_CHAIN_SIZE)
+        check_heads(&mut tx, &batch.expected).await?;
+        insert(&mut tx, batch).await?;
+        tx.commit().await.map_err(storage_error)
+    }
+
+    async fn append_audit_sealed(
+        &self,
+        chains: &[ChainId],
+        seal: &mut SealOnTails<'_>,
+    ) -> Result<(), StorageError> {
+        // `BEGIN IMMEDIATE` holds the database's one write lock: every
+        // chain is locked until the commit.
+        let mut tx = self.begin_write().await?;
+        let mut tails = Vec::with_capacity(chains.len());
+        for chain in chains {
+            let row: Option<SegmentTuple> = sqlx::query_as(AUDIT_TAIL_SEGMENT)
                 .bind(chain.as_uuid())
-                .fetch_one(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(storage_error)?;
-            if held != seq_param(*expected) {
-                return Err(StorageError::Conflict {
-                    what: "audit chain head",
-                });
-            }
+            tails.push((*chain, tail_from_row(row)?));
         }
-        for s in &segments {
-            sqlx::query(
+        let batch = seal(tails)?;
+        check_heads(&mut tx, &batch.expected).await?;
+        insert(&mut tx, &batch).await?;
+        tx.commit().await.map_err(storage_error)
+    }
+}
+
+/// Refuses with a conflict unless each chain holds the expected number of
+/// events.
+async fn check_heads(
+    tx: &mut Transaction<'_, Sqlite>,
+    expected: &[(ChainId, u64)],
+) -> Result<(), StorageError> {
+    for (chain, size) in expected {
+        let (held,): (i64,) = sqlx::query_as(AUDIT_CHAIN_SIZE)
+            .bind(chain.as_uuid())
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(storage_error)?;
+        if held != seq_param(*size) {
+            return Err(StorageError::Conflict {
+                what: "audit chain head",
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Inserts the batch's segments, search terms and checkpoints.
+async fn insert(tx: &mut Transaction<'_, Sqlite>, batch: &AuditBatch) -> Result<(), StorageError> {
+    let segments = segment_rows(&batch.records);
+    for s in &segments {
+        sqlx::query(
                 "INSERT INTO audit_segments (chain, first_seq, count, min_instant, max_instant, records) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -44,39 +86,37 @@ impl AuditAppend for SqliteStore {
             .bind(s.min_instant)
             .bind(s.max_instant)
             .bind(s.records.as_slice())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(storage_error)?;
-        }
-        let terms: Vec<(&SegmentRow, &Vec<u8>)> = segments
-            .iter()
-            .flat_map(|s| s.terms.iter().map(move |t| (s, t)))
-            .collect();
-        for rows in terms.chunks(TERMS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO audit_terms (chain, epoch, term, first_seq) ",
-            );
-            q.push_values(rows, |mut b, (s, term)| {
-                b.push_bind(s.chain.as_uuid())
-                    .push_bind(seq_param(epoch_of(s.first_seq)))
-                    .push_bind(term.as_slice())
-                    .push_bind(seq_param(s.first_seq));
-            });
-            q.build().execute(&mut *tx).await.map_err(storage_error)?;
-        }
-        for cp in &batch.checkpoints {
-            sqlx::query(tutela_storage::INSERT_CHECKPOINT)
-                .bind(cp.head.chain.as_uuid())
-                .bind(seq_param(cp.head.size))
-                .bind(cp.head.root.as_slice())
-                .bind(cp.head.chain_hash.as_slice())
-                .bind(tutela_storage::micros(cp.head.instant))
-                .bind(cp.key_id.as_slice())
-                .bind(cp.signature.as_slice())
-                .execute(&mut *tx)
-                .await
-                .map_err(storage_error)?;
-        }
-        tx.commit().await.map_err(storage_error)
     }
+    let terms: Vec<(&SegmentRow, &Vec<u8>)> = segments
+        .iter()
+        .flat_map(|s| s.terms.iter().map(move |t| (s, t)))
+        .collect();
+    for rows in terms.chunks(TERMS_PER_STATEMENT) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO audit_terms (chain, epoch, term, first_seq) ");
+        q.push_values(rows, |mut b, (s, term)| {
+            b.push_bind(s.chain.as_uuid())
+                .push_bind(seq_param(epoch_of(s.first_seq)))
+                .push_bind(term.as_slice())
+                .push_bind(seq_param(s.first_seq));
+        });
+        q.build().execute(&mut **tx).await.map_err(storage_error)?;
+    }
+    for cp in &batch.checkpoints {
+        sqlx::query(tutela_storage::INSERT_CHECKPOINT)
+            .bind(cp.head.chain.as_uuid())
+            .bind(seq_param(cp.head.size))
+            .bind(cp.head.root.as_slice())
+            .bind(cp.head.chain_hash.as_slice())
+            .bind(tutela_storage::micros(cp.head.instant))
+            .bind(cp.key_id.as_slice())
+            .bind(cp.signature.as_slice())
+            .execute(&mut **tx)
+            .await
+            .map_err(storage_error)?;
+    }
+    Ok(())
 }

@@ -85,7 +85,23 @@ pub trait AuditAppend: Send + Sync {
     /// of events, otherwise nothing is stored and the result is
     /// [`StorageError::Conflict`] (another process appended meanwhile).
     async fn append_audit(&self, batch: &AuditBatch) -> Result<(), StorageError>;
+
+    /// Locks `chains`, reads their stored tails, has `seal` build the batch
+    /// on those tails, and stores it, all in one transaction: it cannot be
+    /// overtaken by another process, at the price of sealing while the
+    /// locks are held. For a batch refused with a conflict.
+    async fn append_audit_sealed(
+        &self,
+        chains: &[ChainId],
+        seal: &mut SealOnTails<'_>,
+    ) -> Result<(), StorageError>;
 }
+
+/// Each chain's last stored event (`None` if empty), read under its lock.
+pub type ChainTails = Vec<(ChainId, Option<AuditRecord>)>;
+
+/// Builds a batch on [`ChainTails`] (see [`AuditAppend::append_audit_sealed`]).
+pub type SealOnTails<'a> = dyn FnMut(ChainTails) -> Result<AuditBatch, StorageError> + Send + 'a;
 
 /// Reading the audit trail.
 #[async_trait]

@@ -26,7 +26,9 @@ mod sql_subjects;
 mod sql_users;
 mod url;
 
-pub use audit::{AuditAppend, AuditBatch, AuditFilter, AuditRead, StoredTerm};
+pub use audit::{
+    AuditAppend, AuditBatch, AuditFilter, AuditRead, ChainTails, SealOnTails, StoredTerm,
+};
 pub use audit_query::{QUERY_EPOCHS, QUERY_SEGMENTS, collect_matching, decode_segment};
 pub use audit_segment::{
     EPOCH_EVENTS, IndexedRecord, SEGMENT_EVENTS, SegmentError, SegmentRow, StoredSegment,
@@ -40,12 +42,12 @@ pub use repositories::{
     UserUpdate,
 };
 pub use rows::{
-    AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AUDIT_CHAIN_SIZE, AgreementTuple, AttestationTuple,
-    AttributeTuple, CHECKPOINT_COLUMNS, CLIENT_COLUMNS, CONTROLLER_COLUMNS, CheckpointTuple,
-    ClientTuple, ControllerTuple, INSERT_CHECKPOINT, SegmentTuple, USER_COLUMNS, UserTuple,
-    agreement_from_row, attestation_from_row, capabilities_text, checkpoint_from_row,
+    AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AUDIT_CHAIN_SIZE, AUDIT_TAIL_SEGMENT, AgreementTuple,
+    AttestationTuple, AttributeTuple, CHECKPOINT_COLUMNS, CLIENT_COLUMNS, CONTROLLER_COLUMNS,
+    CheckpointTuple, ClientTuple, ControllerTuple, INSERT_CHECKPOINT, SegmentTuple, USER_COLUMNS,
+    UserTuple, agreement_from_row, attestation_from_row, capabilities_text, checkpoint_from_row,
     client_from_row, controller_from_row, corrupt, micros, optional_timestamp, segment_from_row,
-    seq_param, subjects_from_rows, terms_from_aggregates, terms_json, timestamp, user_as_stored,
-    user_from_row,
+    seq_param, subjects_from_rows, tail_from_row, terms_from_aggregates, terms_json, timestamp,
+    user_as_stored, user_from_row,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

@@ -3,7 +3,7 @@
 //! value that no longer parses is reported as corrupt with the column name,
 //! never with the value.
 
-use tutela_domain::audit::{ChainId, Checkpoint, TreeHead};
+use tutela_domain::audit::{AuditRecord, ChainId, Checkpoint, TreeHead};
 use tutela_domain::{
     Agreement, AgreementDraft, AgreementTerms, Attestation, AttestationId, Attribute, ClientId,
     Controller, ControllerId, CountryCode, Label, MachineClient, NewUser, Role, Subject, SubjectId,
@@ -271,6 +271,18 @@ pub fn terms_from_aggregates(
         return Err(bad());
     }
     Ok(out)
+}
+
+/// A chain's last segment; binds the chain. See [`tail_from_row`].
+pub const AUDIT_TAIL_SEGMENT: &str = "SELECT chain, first_seq, count, records FROM audit_segments \
+     WHERE chain = $1 ORDER BY first_seq DESC LIMIT 1";
+
+/// The last event of a chain from its last segment ([`AUDIT_TAIL_SEGMENT`]).
+pub fn tail_from_row(row: Option<SegmentTuple>) -> Result<Option<AuditRecord>, StorageError> {
+    match row {
+        None => Ok(None),
+        Some(row) => Ok(crate::decode_segment(&segment_from_row(row)?)?.pop()),
+    }
 }
 
 /// The length of a chain (one past its last stored position, 0 when

@@ -16,21 +16,12 @@ macro_rules! __impl_audit_sql {
                 &self,
                 chain: ::tutela_domain::audit::ChainId,
             ) -> Result<Option<::tutela_domain::audit::AuditRecord>, $crate::StorageError> {
-                let row: Option<$crate::SegmentTuple> = ::sqlx::query_as(
-                    "SELECT chain, first_seq, count, records FROM audit_segments \
-                     WHERE chain = $1 ORDER BY first_seq DESC LIMIT 1",
-                )
-                .bind(chain.as_uuid())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err($storage_error)?;
-                match row {
-                    None => Ok(None),
-                    Some(row) => {
-                        let segment = $crate::segment_from_row(row)?;
-                        Ok($crate::decode_segment(&segment)?.pop())
-                    }
-                }
+                let row: Option<$crate::SegmentTuple> = ::sqlx::query_as($crate::AUDIT_TAIL_SEGMENT)
+                    .bind(chain.as_uuid())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
+                $crate::tail_from_row(row)
             }
 
             async fn audit_scan(

@@ -18,6 +18,7 @@
 mod access;
 mod api;
 mod audit;
+mod audit_concurrency;
 mod audit_crash;
 mod config;
 mod conformance;
