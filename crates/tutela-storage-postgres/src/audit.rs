@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};
 use tutela_domain::audit::ChainId;
 use tutela_storage::{
-    AUDIT_CHAIN_SIZE, AUDIT_TAIL_SEGMENT, AuditAppend, AuditBatch, INSERT_CHECKPOINT, SealOnTails,
-    SegmentTuple, StorageError, epoch_of, micros, segment_rows, seq_param, tail_from_row,
+    AuditAppend, AuditBatch, INSERT_CHECKPOINT, SealOnTails, StorageError, epoch_of, micros,
+    segment_rows, seq_param,
 };
 use uuid::Uuid;
 
@@ -28,7 +28,7 @@ impl AuditAppend for PostgresStore {
         let mut tx = self.begin_write().await?;
         let chains: Vec<ChainId> = batch.expected.iter().map(|(c, _)| *c).collect();
         lock_chains(&mut tx, &chains).await?;
-        check_heads(&mut tx, &batch.expected).await?;
+        Self::check_audit_heads(&mut tx, &batch.expected).await?;
         insert(&mut tx, batch).await?;
         tx.commit().await.map_err(storage_error)
     }
@@ -40,18 +40,10 @@ impl AuditAppend for PostgresStore {
     ) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
         lock_chains(&mut tx, chains).await?;
-        let mut tails = Vec::with_capacity(chains.len());
-        for chain in chains {
-            let row: Option<SegmentTuple> = sqlx::query_as(AUDIT_TAIL_SEGMENT)
-                .bind(chain.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(storage_error)?;
-            tails.push((*chain, tail_from_row(row)?));
-        }
+        let tails = Self::audit_tails_in(&mut tx, chains).await?;
         let batch = seal(tails)?;
         // Holds unless `seal` appended to a chain it was not given.
-        check_heads(&mut tx, &batch.expected).await?;
+        Self::check_audit_heads(&mut tx, &batch.expected).await?;
         insert(&mut tx, &batch).await?;
         tx.commit().await.map_err(storage_error)
     }
@@ -71,27 +63,6 @@ async fn lock_chains(
         .execute(&mut **tx)
         .await
         .map_err(storage_error)?;
-    Ok(())
-}
-
-/// Refuses with a conflict unless each chain holds the expected number of
-/// events (its lock held).
-async fn check_heads(
-    tx: &mut Transaction<'_, Postgres>,
-    expected: &[(ChainId, u64)],
-) -> Result<(), StorageError> {
-    for (chain, size) in expected {
-        let (held,): (i64,) = sqlx::query_as(AUDIT_CHAIN_SIZE)
-            .bind(chain.as_uuid())
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(storage_error)?;
-        if held != seq_param(*size) {
-            return Err(StorageError::Conflict {
-                what: "audit chain head",
-            });
-        }
-    }
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use sqlx::{QueryBuilder, Sqlite, Transaction};
 use tutela_domain::audit::ChainId;
 use tutela_storage::{
-    AUDIT_CHAIN_SIZE, AUDIT_TAIL_SEGMENT, AuditAppend, AuditBatch, SealOnTails, SegmentRow,
-    SegmentTuple, StorageError, epoch_of, segment_rows, seq_param, tail_from_row,
+    AuditAppend, AuditBatch, SealOnTails, SegmentRow, StorageError, epoch_of, segment_rows,
+    seq_param,
 };
 
 use crate::SqliteStore;
@@ -22,7 +22,7 @@ const TERMS_PER_STATEMENT: usize = 200;
 impl AuditAppend for SqliteStore {
     async fn append_audit(&self, batch: &AuditBatch) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
-        check_heads(&mut tx, &batch.expected).await?;
+        Self::check_audit_heads(&mut tx, &batch.expected).await?;
         insert(&mut tx, batch).await?;
         tx.commit().await.map_err(storage_error)
     }
@@ -35,41 +35,12 @@ impl AuditAppend for SqliteStore {
         // `BEGIN IMMEDIATE` holds the database's one write lock: every
         // chain is locked until the commit.
         let mut tx = self.begin_write().await?;
-        let mut tails = Vec::with_capacity(chains.len());
-        for chain in chains {
-            let row: Option<SegmentTuple> = sqlx::query_as(AUDIT_TAIL_SEGMENT)
-                .bind(chain.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(storage_error)?;
-            tails.push((*chain, tail_from_row(row)?));
-        }
+        let tails = Self::audit_tails_in(&mut tx, chains).await?;
         let batch = seal(tails)?;
-        check_heads(&mut tx, &batch.expected).await?;
+        Self::check_audit_heads(&mut tx, &batch.expected).await?;
         insert(&mut tx, &batch).await?;
         tx.commit().await.map_err(storage_error)
     }
-}
-
-/// Refuses with a conflict unless each chain holds the expected number of
-/// events.
-async fn check_heads(
-    tx: &mut Transaction<'_, Sqlite>,
-    expected: &[(ChainId, u64)],
-) -> Result<(), StorageError> {
-    for (chain, size) in expected {
-        let (held,): (i64,) = sqlx::query_as(AUDIT_CHAIN_SIZE)
-            .bind(chain.as_uuid())
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(storage_error)?;
-        if held != seq_param(*size) {
-            return Err(StorageError::Conflict {
-                what: "audit chain head",
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Inserts the batch's segments, search terms and checkpoints.

@@ -356,5 +356,47 @@ macro_rules! __impl_audit_sql {
                     .collect())
             }
         }
+
+        impl $store {
+            /// Each chain's last stored event, read in `tx` (whose locks
+            /// the caller holds): the tails a locked append seals on.
+            pub(crate) async fn audit_tails_in(
+                tx: &mut ::sqlx::Transaction<'_, $db>,
+                chains: &[::tutela_domain::audit::ChainId],
+            ) -> Result<$crate::ChainTails, $crate::StorageError> {
+                let mut tails = Vec::with_capacity(chains.len());
+                for chain in chains {
+                    let row: Option<$crate::SegmentTuple> =
+                        ::sqlx::query_as($crate::AUDIT_TAIL_SEGMENT)
+                            .bind(chain.as_uuid())
+                            .fetch_optional(&mut **tx)
+                            .await
+                            .map_err($storage_error)?;
+                    tails.push((*chain, $crate::tail_from_row(row)?));
+                }
+                Ok(tails)
+            }
+
+            /// Refuses with a conflict unless each chain holds the expected
+            /// number of events (read in `tx`, whose locks the caller holds).
+            pub(crate) async fn check_audit_heads(
+                tx: &mut ::sqlx::Transaction<'_, $db>,
+                expected: &[(::tutela_domain::audit::ChainId, u64)],
+            ) -> Result<(), $crate::StorageError> {
+                for (chain, size) in expected {
+                    let (held,): (i64,) = ::sqlx::query_as($crate::AUDIT_CHAIN_SIZE)
+                        .bind(chain.as_uuid())
+                        .fetch_one(&mut **tx)
+                        .await
+                        .map_err($storage_error)?;
+                    if held != $crate::seq_param(*size) {
+                        return Err($crate::StorageError::Conflict {
+                            what: "audit chain head",
+                        });
+                    }
+                }
+                Ok(())
+            }
+        }
     };
 }
