@@ -16,7 +16,7 @@ pub use read::{
     AuditEntry, AuditGrant, AuditQuery, ConsistencyProof, InclusionProof, MAX_AUDIT_PAGE,
 };
 pub use signer::{AuditSigner, TrustedKeys};
-pub use verify::{Verification, VerifyError, VerifyReport, check_segment_terms, verify_store};
+pub use verify::{Verification, VerifyError, VerifyReport, verify_store};
 
 use crate::{App, AppError};
 

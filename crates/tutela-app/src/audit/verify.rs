@@ -93,14 +93,69 @@ impl<'a> Verification<'a> {
     }
 
     /// Checks a stored segment's events in their chain, reading them in
-    /// place (their search terms are [`check_segment_terms`]'s).
-    pub fn feed_segment(&mut self, segment: &StoredSegment) -> Result<(), Break> {
+    /// place, and that every search term they need is among `stored` (the
+    /// chain's stored terms, sorted) under the segment's epoch and first
+    /// position: a missing one would hide the event from queries. A stored
+    /// term the events do not need is harmless, as queries re-check the
+    /// events.
+    pub fn feed_segment(
+        &mut self,
+        segment: &StoredSegment,
+        stored: &[StoredTerm],
+    ) -> Result<(), Break> {
+        let epoch = epoch_of(segment.first_seq);
+        let from = stored.partition_point(|t| t.epoch < epoch);
+        let to = stored.partition_point(|t| t.epoch <= epoch);
+        let in_epoch = stored.get(from..to).unwrap_or_default();
+        let is_stored = |term: &[u8]| {
+            in_epoch
+                .binary_search_by(|t| {
+                    (t.term.as_slice(), t.first_seq).cmp(&(term, segment.first_seq))
+                })
+                .is_ok()
+        };
+        // Consecutive events mostly share actor and object: each distinct
+        // one is looked up once per run.
+        let mut checked: [Vec<u8>; 2] = Default::default();
         segment
             .for_each_entry(|record| {
-                self.feed(record)?;
+                let event = self.feed(record)?;
+                let mut missing = false;
+                event.for_each_term(|term| {
+                    let last = match term.first() {
+                        Some(b'a') => checked.first_mut(),
+                        Some(b'o') => checked.get_mut(1),
+                        _ => None,
+                    };
+                    match last {
+                        Some(last) if last.as_slice() == term => {}
+                        Some(last) => {
+                            missing |= !is_stored(term);
+                            last.clear();
+                            last.extend_from_slice(term);
+                        }
+                        None => missing |= !is_stored(term),
+                    }
+                });
+                if missing {
+                    return Err(SegmentFault::Broken(Break {
+                        chain: record.chain,
+                        seq: record.seq,
+                        problem: Problem::IndexMismatch(
+                            "a search term is missing, which hides the event from queries",
+                        ),
+                    }));
+                }
                 Ok(())
             })
-            .map_err(|fault: SegmentFault| fault.into_break(segment.chain))
+            .map_err(|fault| match fault {
+                SegmentFault::Broken(b) => b,
+                SegmentFault::Malformed(e) => Break {
+                    chain: segment.chain,
+                    seq: e.seq,
+                    problem: Problem::Undecodable("malformed segment entry"),
+                },
+            })
     }
 
     fn close_chain(&mut self) -> Result<(), Break> {
@@ -124,81 +179,11 @@ impl<'a> Verification<'a> {
     }
 }
 
-/// A segment's first bad event: a broken chain, or entry bytes that do not
-/// parse (whose chain is the segment's).
+/// A segment's first bad event: a broken chain or a missing term, or entry
+/// bytes that do not parse (whose chain is the segment's).
 enum SegmentFault {
     Broken(Break),
     Malformed(SegmentError),
-}
-
-impl SegmentFault {
-    fn into_break(self, chain: ChainId) -> Break {
-        match self {
-            Self::Broken(b) => b,
-            Self::Malformed(e) => Break {
-                chain,
-                seq: e.seq,
-                problem: Problem::Undecodable("malformed segment entry"),
-            },
-        }
-    }
-}
-
-/// Checks that every search term a segment's events need is among `stored`
-/// (the chain's stored terms, sorted) under the segment's epoch and first
-/// position: a missing one would hide the event from queries. A stored term
-/// the events do not need is harmless, as queries re-check the events.
-/// Bytes that are not events are the chain check's finding and skipped
-/// here, so this runs beside that check, on another core.
-pub fn check_segment_terms(segment: &StoredSegment, stored: &[StoredTerm]) -> Result<(), Break> {
-    let epoch = epoch_of(segment.first_seq);
-    let from = stored.partition_point(|t| t.epoch < epoch);
-    let to = stored.partition_point(|t| t.epoch <= epoch);
-    let in_epoch = stored.get(from..to).unwrap_or_default();
-    let is_stored = |term: &[u8]| {
-        in_epoch
-            .binary_search_by(|t| (t.term.as_slice(), t.first_seq).cmp(&(term, segment.first_seq)))
-            .is_ok()
-    };
-    // Consecutive events mostly share actor and object: each distinct one
-    // is looked up once per run.
-    let mut checked: [Vec<u8>; 2] = Default::default();
-    let outcome = segment.for_each_entry(|record| {
-        let Ok(event) = StoredEvent::parse(record.body) else {
-            return Ok(());
-        };
-        let mut missing = false;
-        event.for_each_term(|term| {
-            let last = match term.first() {
-                Some(b'a') => checked.first_mut(),
-                Some(b'o') => checked.get_mut(1),
-                _ => None,
-            };
-            match last {
-                Some(last) if last.as_slice() == term => {}
-                Some(last) => {
-                    missing |= !is_stored(term);
-                    last.clear();
-                    last.extend_from_slice(term);
-                }
-                None => missing |= !is_stored(term),
-            }
-        });
-        if missing {
-            return Err(SegmentFault::Broken(Break {
-                chain: record.chain,
-                seq: record.seq,
-                problem: Problem::IndexMismatch(
-                    "a search term is missing, which hides the event from queries",
-                ),
-            }));
-        }
-        Ok(())
-    });
-    match outcome {
-        Err(SegmentFault::Broken(b)) => Err(b),
-        Ok(()) | Err(SegmentFault::Malformed(_)) => Ok(()),
-    }
 }
 
 impl From<Break> for SegmentFault {
@@ -262,56 +247,6 @@ async fn read_pages(store: Arc<dyn Store>, pages: mpsc::Sender<Page>) {
     }
 }
 
-/// Checks one page: the chains on this thread and the search terms on
-/// another, at once (hashing is sequential per chain, terms are not).
-/// Returns the first break in page order.
-fn check_page(
-    verification: &mut Verification<'_>,
-    segments: &[StoredSegment],
-    stored: &[(ChainId, Vec<StoredTerm>)],
-) -> Result<(), Break> {
-    let terms_of = |chain: ChainId| {
-        stored
-            .iter()
-            .find(|(c, _)| *c == chain)
-            .map_or(&[][..], |(_, t)| t.as_slice())
-    };
-    let first_break = |check: &mut dyn FnMut(&StoredSegment) -> Result<(), Break>| {
-        segments
-            .iter()
-            .enumerate()
-            .find_map(|(i, s)| check(s).err().map(|b| (i, b)))
-    };
-    let (terms, chains) = std::thread::scope(|scope| {
-        let terms = scope.spawn(|| first_break(&mut |s| check_segment_terms(s, terms_of(s.chain))));
-        let chains = first_break(&mut |s| verification.feed_segment(s));
-        (terms.join(), chains)
-    });
-    // A term check that could not run proves nothing: say so, never pass.
-    let terms = terms.unwrap_or_else(|_| {
-        segments.first().map(|s| {
-            let problem = Problem::IndexMismatch("the search term check failed to run");
-            (
-                0,
-                Break {
-                    chain: s.chain,
-                    seq: s.first_seq,
-                    problem,
-                },
-            )
-        })
-    });
-    let first = match (chains, terms) {
-        (Some(c), Some(t)) => Some(if (t.0, t.1.seq) < (c.0, c.1.seq) {
-            t
-        } else {
-            c
-        }),
-        (c, t) => c.or(t),
-    };
-    first.map_or(Ok(()), |(_, b)| Err(b))
-}
-
 /// Verifies every chain in `store` against `keys`.
 pub async fn verify_store(
     store: Arc<dyn Store>,
@@ -333,7 +268,13 @@ pub async fn verify_store(
                 break;
             }
         };
-        let checked = check_page(&mut verification, &segments, &stored);
+        let checked = segments.iter().try_for_each(|segment| {
+            let stored = stored
+                .iter()
+                .find(|(c, _)| *c == segment.chain)
+                .map_or(&[][..], |(_, t)| t.as_slice());
+            verification.feed_segment(segment, stored)
+        });
         if let Err(b) = checked {
             outcome = Err(VerifyError::Broken(b));
             break;
