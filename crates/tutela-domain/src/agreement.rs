@@ -135,6 +135,11 @@ pub struct AllowedPurpose {
     pub purpose: Purpose,
     /// Its legal basis.
     pub legal_basis: LegalBasis,
+    /// True when the purpose is direct marketing (telemarketing, offers):
+    /// the purposes that do-not-call registrations and their consent-voiding
+    /// rules reach.
+    #[serde(default)]
+    pub direct_marketing: bool,
 }
 
 /// How long data of one category kept for one purpose is retained by default.

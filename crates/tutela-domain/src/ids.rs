@@ -53,6 +53,18 @@ identifier!(
     SubjectId
 );
 identifier!(
+    /// One event of the consent ledger.
+    ConsentEventId
+);
+identifier!(
+    /// An imported lead list.
+    ListId
+);
+identifier!(
+    /// A published version of a privacy notice.
+    NoticeId
+);
+identifier!(
     /// A sign-in session of a user.
     SessionId
 );

@@ -7,6 +7,9 @@
 //! Types here *parse*: a value of [`Username`] or [`Purpose`] is valid by
 //! construction, so code that holds one never re-checks it.
 
+#[macro_use]
+mod slug_enum;
+
 pub mod access;
 pub mod agreement;
 pub mod attestation;
@@ -14,10 +17,13 @@ pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod clock;
+pub mod consent;
+pub mod contact;
 pub mod controller;
 pub mod error;
 pub mod ids;
 pub mod masking;
+pub mod registry;
 pub mod secret;
 pub mod setup;
 pub mod subject;
@@ -37,9 +43,17 @@ pub use attestation::{Attestation, AttestationKind, AttestationProblem, check_at
 pub use auth::{AuthError, LoginPolicy, TotpCode};
 pub use client::MachineClient;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use contact::{ContactKind, ContactPoint, EmailAddress, PhoneNumber};
 pub use controller::Controller;
 pub use error::{DomainError, InvalidValue};
-pub use ids::{AttestationId, ClientId, ControllerId, SessionId, SubjectId};
+pub use consent::{
+    Channel, ConsentAction, ConsentEvent, ConsentQuery, ConsentState, Evidence, RegistryRegistration,
+    consent_state,
+};
+pub use ids::{
+    AttestationId, ClientId, ConsentEventId, ControllerId, ListId, NoticeId, SessionId, SubjectId,
+};
+pub use registry::{Registry, VoidingRule, default_voiding_rules};
 pub use masking::{Viewer, Visibility, mask, visibility};
 pub use secret::{Secret, SecretDigest};
 pub use setup::{SETUP_TOKEN_VALIDITY, SetupToken};

@@ -100,46 +100,6 @@ impl FromStr for Actor {
     }
 }
 
-macro_rules! slug_enum {
-    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident = $slug:literal,)+ }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant,)+
-        }
-
-        impl $name {
-            /// Every value, in a stable order.
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-
-            /// The stable name stored in events and shown in the API.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $slug,)+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = InvalidValue;
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
-                // A match, not a search of ALL: verification parses one per
-                // stored event.
-                match value {
-                    $($slug => Ok($name::$variant),)+
-                    _ => Err(InvalidValue::new(concat!("is not a known ", $what))),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 slug_enum!(
     /// What was done.
     Action, "audit action" {
