@@ -61,6 +61,26 @@ permission!(
     EraseSubjects: TenantPermission = EraseSubjects, SubjectErase
 );
 permission!(
+    /// Import a controller's lead lists.
+    ImportLists: TenantPermission = ImportLists, ListImport
+);
+permission!(
+    /// Read a controller's lead lists and their reports.
+    ReadLists: TenantPermission = ReadLists, ListRead
+);
+permission!(
+    /// Record consents, withdrawals, objections and notices given.
+    RecordConsent: TenantPermission = RecordConsent, ConsentRecord
+);
+permission!(
+    /// Read the consent ledger.
+    ReadConsent: TenantPermission = ReadConsent, ConsentRead
+);
+permission!(
+    /// Publish privacy notices and scripts.
+    PublishNotices: TenantPermission = PublishNotices, NoticePublish
+);
+permission!(
     /// Register controllers and record agreements.
     ManageControllers: PlatformPermission = ManageControllers, ControllerManage
 );
@@ -116,6 +136,15 @@ impl<P: TenantPermission> TenantGrant<P> {
             .controller(self.controller)
             .purpose(self.purpose.clone())
             .client(self.origin.clone())
+    }
+
+    /// True when the caller's role or token also grants `capability` (for
+    /// a step within an operation, such as revealing sensitive fields).
+    pub fn may(&self, capability: Capability) -> bool {
+        match &self.principal {
+            Principal::User(user) => user.role.capabilities().contains(&capability),
+            Principal::Client(client) => client.capabilities.contains(&capability),
+        }
     }
 
     /// Who is looking, for masking.

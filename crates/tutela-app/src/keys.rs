@@ -17,6 +17,7 @@ use crate::AppError;
 pub struct KeyRing {
     seal: LessSafeKey,
     throttle: hmac::Key,
+    prk: hkdf::Prk,
 }
 
 impl fmt::Debug for KeyRing {
@@ -42,6 +43,7 @@ impl KeyRing {
         Ok(Self {
             seal: LessSafeKey::new(seal_key),
             throttle,
+            prk,
         })
     }
 
@@ -90,6 +92,28 @@ impl KeyRing {
                 AppError::internal("sealed value does not open: altered, or another root key")
             })?;
         Ok(plain.to_vec())
+    }
+
+    /// The keys of one controller's data: field encryption and blind
+    /// indexes, derived with the controller's id in the label so that one
+    /// controller's keys open nothing of another's.
+    pub fn controller_keys(
+        &self,
+        controller: tutela_domain::ControllerId,
+    ) -> Result<crate::ControllerKeys, AppError> {
+        let id = controller.0.as_bytes();
+        let derive_err = |_| AppError::internal("key derivation failed");
+        let field: UnboundKey = self
+            .prk
+            .expand(&[b"controller field key v1", id], &AES_256_GCM)
+            .map_err(derive_err)?
+            .into();
+        let blind: hmac::Key = self
+            .prk
+            .expand(&[b"controller blind index key v1", id], hmac::HMAC_SHA256)
+            .map_err(derive_err)?
+            .into();
+        Ok(crate::ControllerKeys::new(LessSafeKey::new(field), blind))
     }
 
     /// A keyed digest of `value` in the namespace `kind` (`account`,

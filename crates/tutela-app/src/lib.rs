@@ -9,6 +9,7 @@
 pub mod audit;
 mod auth;
 mod clients;
+mod controller_keys;
 mod controllers;
 mod error;
 pub mod grants;
@@ -26,12 +27,13 @@ use tutela_storage::Store;
 
 pub use auth::{CLIENT_TOKEN_PREFIX, Login, MfaEnrollment, SESSION_PREFIX};
 pub use clients::{MAX_TOKEN_LIFETIME, NewClient};
+pub use controller_keys::{ControllerKeys, NonceSequence};
 pub use controllers::NewController;
 pub use error::AppError;
 pub use grants::{PlatformGrant, TenantGrant};
 pub use keys::KeyRing;
 pub use passwords::PasswordHasher;
-pub use subjects::{AttributeView, MAX_PAGE, SubjectView};
+pub use subjects::{AttributeView, MAX_PAGE, NewSubject, SubjectSearch, SubjectView};
 pub use tokens::{digest, random_token_hex};
 pub use users::NewAttestation;
 

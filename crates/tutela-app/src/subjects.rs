@@ -1,12 +1,15 @@
-//! Data subjects of one controller, read through the masking policy.
+//! Data subjects of one controller: created with sealed sensitive fields and
+//! blind indexes, read through the masking policy, found by contact point.
 
+use tutela_domain::audit::{Action, AuditEvent, ObjectKind, ObjectRef, Outcome, Pseudonym};
 use tutela_domain::{
-    Attribute, DataCategory, Subject, SubjectId, Timestamp, Visibility, mask, visibility,
+    AccessDenied, Attribute, BLIND_INDEXED_ATTRIBUTES, Capability, ContactKind, ContactPoint,
+    ControllerId, CountryCode, DataCategory, LookupKey, StoredAttribute, StoredContact,
+    StoredValue, Subject, SubjectId, Timestamp, Visibility, mask, normalise_identifier, visibility,
 };
 
-use tutela_domain::audit::{Action, AuditEvent, ObjectKind, ObjectRef, Pseudonym};
-
 use crate::audit::{new_subject_secret, pseudonym};
+use crate::controller_keys::{ControllerKeys, NonceSequence};
 use crate::grants::{EraseSubjects, ReadSubjects, TenantGrant, TenantPermission, WriteSubjects};
 use crate::{App, AppError};
 
@@ -27,6 +30,8 @@ pub struct AttributeView {
 }
 
 /// A subject as one viewer may see it: hidden attributes are left out.
+/// Contact points are attributes of the `contact` category named by kind
+/// (`phone`, `email`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubjectView {
     /// Identifier.
@@ -37,57 +42,165 @@ pub struct SubjectView {
     pub attributes: Vec<AttributeView>,
 }
 
+/// A subject to record, in clear.
+#[derive(Debug, Clone, Default)]
+pub struct NewSubject {
+    /// Attributes, each with its category.
+    pub attributes: Vec<Attribute>,
+    /// Contact points as written; phone numbers are normalised to E.164.
+    pub contacts: Vec<(ContactKind, String)>,
+    /// Region for phone numbers without a country code; the controller's
+    /// country when not given.
+    pub default_region: Option<CountryCode>,
+}
+
+/// What to look a subject up by.
+#[derive(Debug, Clone)]
+pub enum SubjectSearch {
+    /// A contact point as written.
+    Contact(ContactKind, String),
+    /// A national identifier as written.
+    NationalId(String),
+}
+
+/// Turns clear attributes and contact points into the stored form: sensitive
+/// values sealed for `id`, blind indexes computed. Attributes come out
+/// sorted by name. Shared by single creation and list imports.
+pub(crate) fn seal_subject_parts(
+    keys: &ControllerKeys,
+    nonces: &mut NonceSequence,
+    scratch: &mut Vec<u8>,
+    id: SubjectId,
+    attributes: &[Attribute],
+    contacts: &[ContactPoint],
+) -> Result<(Vec<StoredAttribute>, Vec<StoredContact>), AppError> {
+    let mut stored = attributes
+        .iter()
+        .map(|a| seal_attribute(keys, nonces, scratch, id, a))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    stored.sort_by(|a, b| a.name.cmp(&b.name));
+    let contacts = contacts
+        .iter()
+        .map(|point| StoredContact {
+            blind: keys.blind(LookupKey::Contact(point), scratch),
+            point: point.clone(),
+        })
+        .collect();
+    Ok((stored, contacts))
+}
+
+/// One attribute in stored form.
+pub(crate) fn seal_attribute(
+    keys: &ControllerKeys,
+    nonces: &mut NonceSequence,
+    scratch: &mut Vec<u8>,
+    id: SubjectId,
+    a: &Attribute,
+) -> Result<StoredAttribute, AppError> {
+    let value = if a.category.is_sealed() {
+        StoredValue::Sealed(keys.seal_field(nonces, id, &a.name, a.value.expose())?)
+    } else {
+        StoredValue::Clear(a.value.clone())
+    };
+    let blind = BLIND_INDEXED_ATTRIBUTES
+        .contains(&a.name.as_str())
+        .then(|| {
+            let normal = normalise_identifier(a.value.expose());
+            keys.blind(LookupKey::Identifier(a.name.as_str(), &normal), scratch)
+        });
+    Ok(StoredAttribute {
+        name: a.name.clone(),
+        category: a.category,
+        value,
+        blind,
+    })
+}
+
+/// Checks a new subject against the agreement: names unique, every
+/// category allowed (contact points are `contact` data), something given.
+fn check_new_subject<P: TenantPermission>(
+    grant: &TenantGrant<P>,
+    new: &NewSubject,
+) -> Result<(), AppError> {
+    if new.attributes.is_empty() && new.contacts.is_empty() {
+        return Err(AppError::invalid(
+            "attributes",
+            "must hold at least one attribute or contact point",
+        ));
+    }
+    for (i, attribute) in new.attributes.iter().enumerate() {
+        if new
+            .attributes
+            .iter()
+            .take(i)
+            .any(|a| a.name == attribute.name)
+        {
+            return Err(AppError::invalid(
+                format!("attributes[{i}].name"),
+                "is given twice",
+            ));
+        }
+        grant
+            .agreement()
+            .allows_category(attribute.category)
+            .map_err(AccessDenied::from)?;
+    }
+    if !new.contacts.is_empty() {
+        grant
+            .agreement()
+            .allows_category(DataCategory::Contact)
+            .map_err(AccessDenied::from)?;
+    }
+    Ok(())
+}
+
 impl App {
-    /// Records a data subject of the grant's controller. Every attribute's
-    /// category must be allowed by the agreement. Payment and special-category
-    /// attributes are refused until field-level encryption stores them.
+    /// Records a data subject of the grant's controller. Every category must
+    /// be allowed by the agreement; payment and special-category values are
+    /// sealed with the controller's field key; phone numbers, e-mail
+    /// addresses and national identifiers get blind indexes.
     pub async fn create_subject(
         &self,
         grant: &TenantGrant<WriteSubjects>,
-        attributes: Vec<Attribute>,
+        new: NewSubject,
     ) -> Result<SubjectView, AppError> {
-        if attributes.is_empty() {
-            return Err(AppError::invalid(
-                "attributes",
-                "must hold at least one attribute",
-            ));
-        }
-        for (i, attribute) in attributes.iter().enumerate() {
-            if attributes.iter().take(i).any(|a| a.name == attribute.name) {
-                return Err(AppError::invalid(
-                    format!("attributes[{i}].name"),
-                    "is given twice",
-                ));
-            }
-            grant
-                .agreement()
-                .allows_category(attribute.category)
-                .map_err(tutela_domain::AccessDenied::from)?;
-            if matches!(
-                attribute.category,
-                DataCategory::Payment | DataCategory::Special
-            ) {
-                return Err(AppError::invalid(
-                    format!("attributes[{i}].category"),
-                    "payment and special-category data are stored only with field-level encryption, which this version does not provide yet",
-                ));
+        check_new_subject(grant, &new)?;
+        let region = match new.default_region {
+            Some(region) => region,
+            None => self.controller_country(grant.controller()).await?,
+        };
+        let mut contacts = Vec::with_capacity(new.contacts.len());
+        for (i, (kind, value)) in new.contacts.iter().enumerate() {
+            let point = ContactPoint::parse(*kind, value, Some(region))
+                .map_err(|e| AppError::invalid(format!("contacts[{i}].value"), e.reason))?;
+            if !contacts.contains(&point) {
+                contacts.push(point);
             }
         }
-        let mut attributes = attributes;
-        attributes.sort_by(|a, b| a.name.cmp(&b.name));
+        let keys = self.keys.controller_keys(grant.controller())?;
+        let id = SubjectId::generate();
+        let now = self.clock.now();
+        let (attributes, contacts) = seal_subject_parts(
+            &keys,
+            &mut NonceSequence::new()?,
+            &mut Vec::new(),
+            id,
+            &new.attributes,
+            &contacts,
+        )?;
         let subject = Subject {
-            id: SubjectId::generate(),
+            id,
             controller_id: grant.controller(),
             attributes,
-            created_at: self.clock.now(),
+            contacts,
+            created_at: now,
+            updated_at: now,
         };
+        subject
+            .check()
+            .map_err(|e| AppError::invalid("contacts", e.reason))?;
         let secret = new_subject_secret()?;
-        let event = subject_event(
-            grant,
-            Action::SubjectWrite,
-            pseudonym(&secret, subject.id),
-            self.clock.now(),
-        );
+        let event = subject_event(grant, Action::SubjectWrite, pseudonym(&secret, id), now);
         self.audited(event, async {
             Ok(self.store.create_subject(&subject, &secret).await?)
         })
@@ -95,16 +208,31 @@ impl App {
         tracing::info!(
             actor = %grant.actor(),
             controller_id = %grant.controller(),
-            subject_id = %subject.id,
+            subject_id = %id,
             purpose = %grant.purpose(),
             "data subject recorded"
         );
-        Ok(view(grant, subject, false))
+        view(grant, &keys, subject, false)
+    }
+
+    /// The controller's country: the default region of its phone numbers.
+    pub(crate) async fn controller_country(
+        &self,
+        controller: ControllerId,
+    ) -> Result<CountryCode, AppError> {
+        Ok(self
+            .store
+            .controller(controller)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .country)
     }
 
     /// One subject of the grant's controller, masked for the viewer. With
-    /// `reveal`, payment and special-category fields the viewer's role may
-    /// see masked are shown in clear, if the agreement covers the category.
+    /// `reveal`, payment and special-category fields are shown in clear:
+    /// only to a role or token granting `subjects.reveal`, and only for a
+    /// purpose the agreement processes that category for. A refused reveal
+    /// fails the whole read; allowed or refused, it is audited.
     pub async fn subject(
         &self,
         grant: &TenantGrant<ReadSubjects>,
@@ -116,9 +244,27 @@ impl App {
             .subject(grant.controller(), id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let events = self
+        let mut events = self
             .subject_events(grant, Action::SubjectRead, &[id])
             .await?;
+        if reveal {
+            let reveal_events = self
+                .subject_events(grant, Action::SubjectReveal, &[id])
+                .await?;
+            if let Err(denied) = check_reveal(grant, &subject) {
+                let code = denied.code();
+                let denied_events = reveal_events
+                    .into_iter()
+                    .map(|mut e| {
+                        e.outcome = Outcome::denied(code);
+                        e
+                    })
+                    .collect();
+                self.record(denied_events).await?;
+                return Err(denied.into());
+            }
+            events.extend(reveal_events);
+        }
         self.record(events).await?;
         tracing::info!(
             actor = %grant.actor(),
@@ -128,7 +274,8 @@ impl App {
             reveal,
             "data subject read"
         );
-        Ok(view(grant, subject, reveal))
+        let keys = self.keys.controller_keys(grant.controller())?;
+        view(grant, &keys, subject, reveal)
     }
 
     /// A page of the grant's controller's subjects, masked for the viewer.
@@ -157,15 +304,78 @@ impl App {
             count = page.len(),
             "data subjects listed"
         );
-        Ok(page.into_iter().map(|s| view(grant, s, false)).collect())
+        let keys = self.keys.controller_keys(grant.controller())?;
+        page.into_iter()
+            .map(|s| view(grant, &keys, s, false))
+            .collect()
+    }
+
+    /// The subjects of the grant's controller holding a contact point or
+    /// national identifier, found by blind index, masked for the viewer.
+    pub async fn find_subjects(
+        &self,
+        grant: &TenantGrant<ReadSubjects>,
+        search: SubjectSearch,
+        default_region: Option<CountryCode>,
+    ) -> Result<Vec<SubjectView>, AppError> {
+        let keys = self.keys.controller_keys(grant.controller())?;
+        let blind = match search {
+            SubjectSearch::Contact(kind, value) => {
+                let region = match default_region {
+                    Some(region) => region,
+                    None => self.controller_country(grant.controller()).await?,
+                };
+                let point = ContactPoint::parse(kind, &value, Some(region))
+                    .map_err(|e| AppError::invalid(kind.as_str(), e.reason))?;
+                keys.blind(LookupKey::Contact(&point), &mut Vec::new())
+            }
+            SubjectSearch::NationalId(value) => {
+                let normal = normalise_identifier(&value);
+                keys.blind(
+                    LookupKey::Identifier("national_id", &normal),
+                    &mut Vec::new(),
+                )
+            }
+        };
+        let ids = self.store.find_subjects(grant.controller(), blind).await?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(subject) = self.store.subject(grant.controller(), *id).await? {
+                found.push(subject);
+            }
+        }
+        let mut events = self
+            .subject_events(grant, Action::SubjectFind, &ids)
+            .await?;
+        if events.is_empty() {
+            // A search that found nobody is recorded too, without a subject.
+            events.push(
+                grant
+                    .event(Action::SubjectFind, self.clock.now())
+                    .object(ObjectRef::kind_only(ObjectKind::Subject)),
+            );
+        }
+        self.record(events).await?;
+        tracing::info!(
+            actor = %grant.actor(),
+            controller_id = %grant.controller(),
+            purpose = %grant.purpose(),
+            count = found.len(),
+            "data subjects looked up by blind index"
+        );
+        found
+            .into_iter()
+            .map(|s| view(grant, &keys, s, false))
+            .collect()
     }
 }
 
 impl App {
-    /// Erases a data subject: attributes, and the secret of their audit
-    /// pseudonym, so earlier audit events can no longer be tied to them
-    /// while every chain still verifies. Recorded (under the pseudonym)
-    /// before the secret is destroyed.
+    /// Erases a data subject: record, blind indexes, list memberships,
+    /// consent events, and the secret of their audit pseudonym, so earlier
+    /// audit events can no longer be tied to them while every chain still
+    /// verifies. Recorded (under the pseudonym) before the secret is
+    /// destroyed.
     pub async fn erase_subject(
         &self,
         grant: &TenantGrant<EraseSubjects>,
@@ -192,7 +402,7 @@ impl App {
 
     /// One event per subject, each naming the subject by pseudonym. Subjects
     /// without a secret (erased meanwhile) get none.
-    async fn subject_events<P: TenantPermission>(
+    pub(crate) async fn subject_events<P: TenantPermission>(
         &self,
         grant: &TenantGrant<P>,
         action: Action,
@@ -210,6 +420,23 @@ impl App {
     }
 }
 
+/// The reveal rule: the capability, and for each sensitive category the
+/// subject holds, the agreement processing it for the declared purpose.
+fn check_reveal<P: TenantPermission>(
+    grant: &TenantGrant<P>,
+    subject: &Subject,
+) -> Result<(), AccessDenied> {
+    if !grant.may(Capability::RevealSensitive) {
+        return Err(AccessDenied::MissingCapability(Capability::RevealSensitive));
+    }
+    for a in subject.attributes.iter().filter(|a| a.category.is_sealed()) {
+        grant
+            .agreement()
+            .allows_category_for(a.category, grant.purpose())?;
+    }
+    Ok(())
+}
+
 fn subject_event<P: TenantPermission>(
     grant: &TenantGrant<P>,
     action: Action,
@@ -222,37 +449,50 @@ fn subject_event<P: TenantPermission>(
         .subject(subject)
 }
 
+/// The subject as the grant's viewer may see it. Sealed values are opened
+/// only when shown, in clear or masked (the mask keeps the last characters).
 fn view<P: TenantPermission>(
     grant: &TenantGrant<P>,
+    keys: &ControllerKeys,
     subject: Subject,
     reveal: bool,
-) -> SubjectView {
+) -> Result<SubjectView, AppError> {
     let viewer = grant.viewer();
-    let attributes = subject
-        .attributes
-        .into_iter()
-        .filter_map(|a| {
-            let covered = grant.agreement().allows_category(a.category).is_ok();
-            match visibility(viewer, a.category, reveal && covered) {
-                Visibility::Clear => Some(AttributeView {
-                    name: a.name.as_str().to_owned(),
-                    category: a.category,
-                    value: a.value.expose().to_owned(),
-                    masked: false,
-                }),
-                Visibility::Masked => Some(AttributeView {
-                    name: a.name.as_str().to_owned(),
-                    category: a.category,
-                    value: mask(a.value.expose()),
-                    masked: true,
-                }),
-                Visibility::Hidden => None,
-            }
-        })
-        .collect();
-    SubjectView {
-        id: subject.id,
+    let id = subject.id;
+    let mut attributes = Vec::new();
+    let contact_attributes = subject.contacts.iter().map(|c| {
+        (
+            c.point.kind().as_str().to_owned(),
+            DataCategory::Contact,
+            Ok(c.point.value().to_owned()),
+        )
+    });
+    let own = subject.attributes.iter().map(|a| {
+        let value = match &a.value {
+            StoredValue::Clear(v) => Ok(v.expose().to_owned()),
+            StoredValue::Sealed(bytes) => keys.open_field(id, &a.name, bytes),
+        };
+        (a.name.as_str().to_owned(), a.category, value)
+    });
+    for (name, category, value) in own.chain(contact_attributes) {
+        let covered = grant.agreement().allows_category(category).is_ok();
+        let shown = match visibility(viewer, category, reveal && covered) {
+            Visibility::Clear => Some((value?, false)),
+            Visibility::Masked => Some((mask(&value?), true)),
+            Visibility::Hidden => None,
+        };
+        if let Some((value, masked)) = shown {
+            attributes.push(AttributeView {
+                name,
+                category,
+                value,
+                masked,
+            });
+        }
+    }
+    Ok(SubjectView {
+        id,
         created_at: subject.created_at,
         attributes,
-    }
+    })
 }

@@ -36,11 +36,24 @@ pub enum Capability {
     EraseSubjects,
     /// Read the audit trail of a controller in scope, and the platform's.
     ReadAudit,
+    /// See payment and special-category fields in clear, for a purpose whose
+    /// agreement terms cover the category (tenant).
+    RevealSensitive,
+    /// Import lead lists (tenant).
+    ImportLists,
+    /// Read lead lists, their provenance and rejection reports (tenant).
+    ReadLists,
+    /// Record consents, withdrawals, objections and notices given (tenant).
+    RecordConsent,
+    /// Read the consent ledger (tenant).
+    ReadConsent,
+    /// Publish privacy notices and scripts (tenant).
+    PublishNotices,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 15] = [
         Capability::ManageControllers,
         Capability::ManageUsers,
         Capability::ManageClients,
@@ -50,6 +63,12 @@ impl Capability {
         Capability::UploadRecordings,
         Capability::EraseSubjects,
         Capability::ReadAudit,
+        Capability::RevealSensitive,
+        Capability::ImportLists,
+        Capability::ReadLists,
+        Capability::RecordConsent,
+        Capability::ReadConsent,
+        Capability::PublishNotices,
     ];
 
     /// The stable name used in storage, tokens and the API.
@@ -64,6 +83,12 @@ impl Capability {
             Self::UploadRecordings => "recordings.upload",
             Self::EraseSubjects => "subjects.erase",
             Self::ReadAudit => "audit.read",
+            Self::RevealSensitive => "subjects.reveal",
+            Self::ImportLists => "lists.import",
+            Self::ReadLists => "lists.read",
+            Self::RecordConsent => "consent.write",
+            Self::ReadConsent => "consent.read",
+            Self::PublishNotices => "notices.publish",
         }
     }
 
@@ -84,7 +109,7 @@ impl FromStr for Capability {
             .into_iter()
             .find(|c| c.as_str() == value)
             .ok_or(InvalidValue::new(
-                "must be one of controllers.manage, users.manage, clients.manage, subjects.read, subjects.write, calls.gate, recordings.upload, subjects.erase, audit.read",
+                "must be one of controllers.manage, users.manage, clients.manage, subjects.read, subjects.write, calls.gate, recordings.upload, subjects.erase, audit.read, subjects.reveal, lists.import, lists.read, consent.write, consent.read, notices.publish",
             ))
     }
 }
@@ -119,16 +144,33 @@ pub const ROLE_CAPABILITIES: [(Role, &[Capability]); 6] = [
             Capability::ReadSubjects,
             Capability::EraseSubjects,
             Capability::ReadAudit,
+            Capability::RevealSensitive,
+            Capability::ReadLists,
+            Capability::ReadConsent,
+            Capability::PublishNotices,
         ],
     ),
     (
         Role::Supervisor,
-        &[Capability::ReadSubjects, Capability::WriteSubjects],
+        &[
+            Capability::ReadSubjects,
+            Capability::WriteSubjects,
+            Capability::RevealSensitive,
+            Capability::ImportLists,
+            Capability::ReadLists,
+            Capability::RecordConsent,
+            Capability::ReadConsent,
+        ],
     ),
     (Role::QualityReviewer, &[]),
     (
         Role::Agent,
-        &[Capability::ReadSubjects, Capability::WriteSubjects],
+        &[
+            Capability::ReadSubjects,
+            Capability::WriteSubjects,
+            Capability::RecordConsent,
+            Capability::ReadConsent,
+        ],
     ),
     (Role::Auditor, &[Capability::ReadAudit]),
 ];

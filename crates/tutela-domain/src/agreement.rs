@@ -355,6 +355,17 @@ pub enum AgreementViolation {
         /// The agreement's reference.
         reference: String,
     },
+    /// The agreement does not process the category for this purpose (it has
+    /// no retention rule for the pair).
+    #[error("agreement {reference} does not process `{category}` data for purpose `{purpose}`")]
+    CategoryNotForPurpose {
+        /// The category asked for.
+        category: &'static str,
+        /// The declared purpose.
+        purpose: String,
+        /// The agreement's reference.
+        reference: String,
+    },
 }
 
 impl AgreementViolation {
@@ -364,7 +375,9 @@ impl AgreementViolation {
             Self::NoAgreement => "no_agreement",
             Self::NotInForce { .. } => "agreement_not_in_force",
             Self::PurposeNotAllowed { .. } => "purpose_not_allowed",
-            Self::CategoryNotAllowed { .. } => "category_not_allowed",
+            Self::CategoryNotAllowed { .. } | Self::CategoryNotForPurpose { .. } => {
+                "category_not_allowed"
+            }
         }
     }
 }
@@ -396,7 +409,25 @@ impl Agreement {
             })
     }
 
-    /// Checks that data of `category` may be processed under this agreement.
+    /// Checks that data of `category` is processed under this agreement for
+    /// `purpose`: the category is allowed and a retention rule names the pair.
+    pub fn allows_category_for(
+        &self,
+        category: DataCategory,
+        purpose: &Purpose,
+    ) -> Result<(), AgreementViolation> {
+        self.allows_category(category)?;
+        match self.terms.retention_days(category, purpose) {
+            Some(_) => Ok(()),
+            None => Err(AgreementViolation::CategoryNotForPurpose {
+                category: category.as_str(),
+                purpose: purpose.as_str().to_owned(),
+                reference: self.terms.fields().reference.as_str().to_owned(),
+            }),
+        }
+    }
+
+    /// Whether the agreement covers the data category at all.
     pub fn allows_category(&self, category: DataCategory) -> Result<(), AgreementViolation> {
         if self.terms.fields().categories.contains(&category) {
             Ok(())

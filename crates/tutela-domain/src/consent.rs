@@ -282,7 +282,14 @@ mod tests {
         }
     }
 
-    fn state(events: &[ConsentEvent], regs: &[RegistryRegistration], purpose: &str, marketing: bool, channel: Channel, at: &str) -> ConsentState {
+    fn state(
+        events: &[ConsentEvent],
+        regs: &[RegistryRegistration],
+        purpose: &str,
+        marketing: bool,
+        channel: Channel,
+        at: &str,
+    ) -> ConsentState {
         let purpose: Purpose = purpose.parse().unwrap();
         consent_state(
             events,
@@ -299,7 +306,14 @@ mod tests {
 
     #[test]
     fn absent_means_not_consented() {
-        let s = state(&[], &[], "offers", true, Channel::Phone, "2026-01-01T00:00:00Z");
+        let s = state(
+            &[],
+            &[],
+            "offers",
+            true,
+            Channel::Phone,
+            "2026-01-01T00:00:00Z",
+        );
         assert_eq!(s, ConsentState::Absent);
         assert!(!s.is_granted());
     }
@@ -307,41 +321,111 @@ mod tests {
     #[test]
     fn withdrawing_sms_leaves_phone_and_other_purposes() {
         let events = [
-            event("offers", Channel::Phone, ConsentAction::Granted, "2026-01-01T10:00:00Z"),
-            event("offers", Channel::Sms, ConsentAction::Granted, "2026-01-01T10:00:00Z"),
-            event("surveys", Channel::Sms, ConsentAction::Granted, "2026-01-01T10:00:00Z"),
-            event("offers", Channel::Sms, ConsentAction::Withdrawn, "2026-02-01T10:00:00Z"),
+            event(
+                "offers",
+                Channel::Phone,
+                ConsentAction::Granted,
+                "2026-01-01T10:00:00Z",
+            ),
+            event(
+                "offers",
+                Channel::Sms,
+                ConsentAction::Granted,
+                "2026-01-01T10:00:00Z",
+            ),
+            event(
+                "surveys",
+                Channel::Sms,
+                ConsentAction::Granted,
+                "2026-01-01T10:00:00Z",
+            ),
+            event(
+                "offers",
+                Channel::Sms,
+                ConsentAction::Withdrawn,
+                "2026-02-01T10:00:00Z",
+            ),
         ];
         let at = "2026-03-01T00:00:00Z";
-        assert!(matches!(state(&events, &[], "offers", true, Channel::Sms, at), ConsentState::Withdrawn { .. }));
+        assert!(matches!(
+            state(&events, &[], "offers", true, Channel::Sms, at),
+            ConsentState::Withdrawn { .. }
+        ));
         assert!(state(&events, &[], "offers", true, Channel::Phone, at).is_granted());
         assert!(state(&events, &[], "surveys", false, Channel::Sms, at).is_granted());
-        assert_eq!(state(&events, &[], "offers", true, Channel::Email, at), ConsentState::Absent);
+        assert_eq!(
+            state(&events, &[], "offers", true, Channel::Email, at),
+            ConsentState::Absent
+        );
     }
 
     #[test]
     fn point_in_time_at_exact_instants() {
         let events = [
-            event("offers", Channel::Phone, ConsentAction::Granted, "2026-01-01T10:00:00Z"),
-            event("offers", Channel::Phone, ConsentAction::Objected, "2026-02-01T10:00:00Z"),
-            event("offers", Channel::Phone, ConsentAction::Granted, "2026-03-01T10:00:00Z"),
+            event(
+                "offers",
+                Channel::Phone,
+                ConsentAction::Granted,
+                "2026-01-01T10:00:00Z",
+            ),
+            event(
+                "offers",
+                Channel::Phone,
+                ConsentAction::Objected,
+                "2026-02-01T10:00:00Z",
+            ),
+            event(
+                "offers",
+                Channel::Phone,
+                ConsentAction::Granted,
+                "2026-03-01T10:00:00Z",
+            ),
         ];
         let s = |at| state(&events, &[], "offers", true, Channel::Phone, at);
         assert_eq!(s("2026-01-01T09:59:59.999999Z"), ConsentState::Absent);
         assert!(s("2026-01-01T10:00:00Z").is_granted());
         assert!(s("2026-02-01T09:59:59.999999Z").is_granted());
-        assert!(matches!(s("2026-02-01T10:00:00Z"), ConsentState::Objected { .. }));
-        assert!(matches!(s("2026-03-01T09:59:59.999999Z"), ConsentState::Objected { .. }));
+        assert!(matches!(
+            s("2026-02-01T10:00:00Z"),
+            ConsentState::Objected { .. }
+        ));
+        assert!(matches!(
+            s("2026-03-01T09:59:59.999999Z"),
+            ConsentState::Objected { .. }
+        ));
         assert!(s("2026-03-01T10:00:00Z").is_granted());
     }
 
     #[test]
     fn same_instant_events_are_ordered_by_id() {
-        let grant = event("offers", Channel::Phone, ConsentAction::Granted, "2026-01-01T10:00:00Z");
-        let withdraw = event("offers", Channel::Phone, ConsentAction::Withdrawn, "2026-01-01T10:00:00Z");
+        let grant = event(
+            "offers",
+            Channel::Phone,
+            ConsentAction::Granted,
+            "2026-01-01T10:00:00Z",
+        );
+        let withdraw = event(
+            "offers",
+            Channel::Phone,
+            ConsentAction::Withdrawn,
+            "2026-01-01T10:00:00Z",
+        );
         // Given in either order, the later-recorded event decides.
-        for events in [[grant.clone(), withdraw.clone()], [withdraw.clone(), grant.clone()]] {
-            assert!(matches!(state(&events, &[], "offers", true, Channel::Phone, "2026-01-02T00:00:00Z"), ConsentState::Withdrawn { .. }));
+        for events in [
+            [grant.clone(), withdraw.clone()],
+            [withdraw.clone(), grant.clone()],
+        ] {
+            assert!(matches!(
+                state(
+                    &events,
+                    &[],
+                    "offers",
+                    true,
+                    Channel::Phone,
+                    "2026-01-02T00:00:00Z"
+                ),
+                ConsentState::Withdrawn { .. }
+            ));
         }
     }
 
@@ -349,10 +433,30 @@ mod tests {
     fn an_rpo_registration_voids_earlier_marketing_consents_only() {
         let subject = SubjectId(uuid::Uuid::nil());
         let events = [
-            event("offers", Channel::Phone, ConsentAction::Granted, "2026-01-01T10:00:00Z"),
-            event("offers", Channel::Email, ConsentAction::Granted, "2026-01-01T10:00:00Z"),
-            event("billing", Channel::Phone, ConsentAction::Granted, "2026-01-01T10:00:00Z"),
-            event("surveys", Channel::Phone, ConsentAction::Granted, "2026-03-01T10:00:00Z"),
+            event(
+                "offers",
+                Channel::Phone,
+                ConsentAction::Granted,
+                "2026-01-01T10:00:00Z",
+            ),
+            event(
+                "offers",
+                Channel::Email,
+                ConsentAction::Granted,
+                "2026-01-01T10:00:00Z",
+            ),
+            event(
+                "billing",
+                Channel::Phone,
+                ConsentAction::Granted,
+                "2026-01-01T10:00:00Z",
+            ),
+            event(
+                "surveys",
+                Channel::Phone,
+                ConsentAction::Granted,
+                "2026-03-01T10:00:00Z",
+            ),
         ];
         let regs = [RegistryRegistration {
             subject_id: subject,
@@ -361,27 +465,101 @@ mod tests {
             recorded_at: t("2026-02-03T00:00:00Z"),
         }];
         // Before the registration the consent stands: history is not rewritten.
-        assert!(state(&events, &regs, "offers", true, Channel::Phone, "2026-01-31T23:59:59.999999Z").is_granted());
+        assert!(
+            state(
+                &events,
+                &regs,
+                "offers",
+                true,
+                Channel::Phone,
+                "2026-01-31T23:59:59.999999Z"
+            )
+            .is_granted()
+        );
         assert_eq!(
-            state(&events, &regs, "offers", true, Channel::Phone, "2026-02-01T00:00:00Z"),
-            ConsentState::Voided { since: t("2026-02-01T00:00:00Z"), registry: Registry::ItRpo, event: events[0].id }
+            state(
+                &events,
+                &regs,
+                "offers",
+                true,
+                Channel::Phone,
+                "2026-02-01T00:00:00Z"
+            ),
+            ConsentState::Voided {
+                since: t("2026-02-01T00:00:00Z"),
+                registry: Registry::ItRpo,
+                event: events[0].id
+            }
         );
         // Not the e-mail channel, not a purpose that is not marketing.
-        assert!(state(&events, &regs, "offers", true, Channel::Email, "2026-06-01T00:00:00Z").is_granted());
-        assert!(state(&events, &regs, "billing", false, Channel::Phone, "2026-06-01T00:00:00Z").is_granted());
+        assert!(
+            state(
+                &events,
+                &regs,
+                "offers",
+                true,
+                Channel::Email,
+                "2026-06-01T00:00:00Z"
+            )
+            .is_granted()
+        );
+        assert!(
+            state(
+                &events,
+                &regs,
+                "billing",
+                false,
+                Channel::Phone,
+                "2026-06-01T00:00:00Z"
+            )
+            .is_granted()
+        );
         // A consent given after the registration stands.
-        assert!(state(&events, &regs, "surveys", true, Channel::Phone, "2026-06-01T00:00:00Z").is_granted());
+        assert!(
+            state(
+                &events,
+                &regs,
+                "surveys",
+                true,
+                Channel::Phone,
+                "2026-06-01T00:00:00Z"
+            )
+            .is_granted()
+        );
         // A registry without a voiding rule voids nothing.
-        let tps = [RegistryRegistration { registry: Registry::UkTps, ..regs[0].clone() }];
-        assert!(state(&events, &tps, "offers", true, Channel::Phone, "2026-06-01T00:00:00Z").is_granted());
+        let tps = [RegistryRegistration {
+            registry: Registry::UkTps,
+            ..regs[0].clone()
+        }];
+        assert!(
+            state(
+                &events,
+                &tps,
+                "offers",
+                true,
+                Channel::Phone,
+                "2026-06-01T00:00:00Z"
+            )
+            .is_granted()
+        );
     }
 
     #[test]
     fn evidence_and_keys_parse_strictly() {
-        let ok: Evidence = serde_json::from_str(r##"{"kind":"ivr_key_press","call_id":"c-1","key":"#"}"##).unwrap();
+        let ok: Evidence =
+            serde_json::from_str(r##"{"kind":"ivr_key_press","call_id":"c-1","key":"#"}"##)
+                .unwrap();
         assert!(matches!(ok, Evidence::IvrKeyPress { .. }));
-        assert!(serde_json::from_str::<Evidence>(r#"{"kind":"ivr_key_press","call_id":"c-1","key":"12"}"#).is_err());
-        assert!(serde_json::from_str::<Evidence>(r#"{"kind":"verbal","agent_role":"agent","x":1}"#).is_err());
+        assert!(
+            serde_json::from_str::<Evidence>(
+                r#"{"kind":"ivr_key_press","call_id":"c-1","key":"12"}"#
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_str::<Evidence>(r#"{"kind":"verbal","agent_role":"agent","x":1}"#)
+                .is_err()
+        );
         assert_eq!("sms".parse::<Channel>().unwrap(), Channel::Sms);
         assert!("fax".parse::<Channel>().is_err());
     }

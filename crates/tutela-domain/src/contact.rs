@@ -108,7 +108,9 @@ impl EmailAddress {
                 "is not an e-mail address: the part before @ must be 1 to 64 bytes",
             ));
         }
-        let bad_char = |c: char| c.is_whitespace() || c.is_control() || matches!(c, '@' | '<' | '>' | ',' | ';' | '"');
+        let bad_char = |c: char| {
+            c.is_whitespace() || c.is_control() || matches!(c, '@' | '<' | '>' | ',' | ';' | '"')
+        };
         if local.chars().any(bad_char) || local.starts_with('.') || local.ends_with('.') {
             return Err(InvalidValue::new(
                 "is not an e-mail address: the part before @ has a character addresses cannot have",
@@ -254,11 +256,20 @@ mod tests {
     #[test]
     fn national_and_international_spellings_agree() {
         let expected = "+390612345678";
-        for input in ["06 1234 5678", "06-12345678", "+39 06 1234 5678", "0039 06 12345678", "(06) 12345678"] {
+        for input in [
+            "06 1234 5678",
+            "06-12345678",
+            "+39 06 1234 5678",
+            "0039 06 12345678",
+            "(06) 12345678",
+        ] {
             assert_eq!(e164(input, it()), expected, "{input}");
         }
         assert_eq!(e164("+33 1 42 68 53 00", it()), "+33142685300");
-        assert_eq!(e164("01 42 68 53 00", CountryCode::parse("FR").ok()), "+33142685300");
+        assert_eq!(
+            e164("01 42 68 53 00", CountryCode::parse("FR").ok()),
+            "+33142685300"
+        );
         assert_eq!(e164("+39 347 123 4567", None), "+393471234567");
     }
 
@@ -268,9 +279,15 @@ mod tests {
             let err = PhoneNumber::parse(input, it()).unwrap_err();
             assert!(!err.reason.contains(input) || input.is_empty(), "{input}");
         }
-        assert!(PhoneNumber::parse("3471234567", None).is_err(), "no region, no +");
+        assert!(
+            PhoneNumber::parse("3471234567", None).is_err(),
+            "no region, no +"
+        );
         assert!(PhoneNumber::parse(&"1".repeat(65), it()).is_err());
-        assert_eq!(format!("{:?}", PhoneNumber::parse("3471234567", it()).unwrap()), "PhoneNumber([redacted])");
+        assert_eq!(
+            format!("{:?}", PhoneNumber::parse("3471234567", it()).unwrap()),
+            "PhoneNumber([redacted])"
+        );
     }
 
     #[test]
@@ -287,7 +304,18 @@ mod tests {
         assert_eq!(a.as_str(), "mario.rossi@example.it");
         assert_eq!(a, EmailAddress::parse("mario.rossi@example.it").unwrap());
         assert!(EmailAddress::parse("jüri@näide.ee").is_ok());
-        for bad in ["", "mario", "@example.it", "mario@", "mario@example", "ma rio@example.it", "mario@@example.it", "mario@exa_mple.it", "mario@.example.it", ".mario@example.it"] {
+        for bad in [
+            "",
+            "mario",
+            "@example.it",
+            "mario@",
+            "mario@example",
+            "ma rio@example.it",
+            "mario@@example.it",
+            "mario@exa_mple.it",
+            "mario@.example.it",
+            ".mario@example.it",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }
@@ -299,7 +327,10 @@ mod tests {
         for point in [phone, email] {
             let stored = ContactPoint::from_stored(point.kind(), point.value()).unwrap();
             assert_eq!(stored, point);
-            assert_eq!(point.kind().as_str().parse::<ContactKind>().unwrap(), point.kind());
+            assert_eq!(
+                point.kind().as_str().parse::<ContactKind>().unwrap(),
+                point.kind()
+            );
         }
     }
 }

@@ -22,11 +22,13 @@ pub mod contact;
 pub mod controller;
 pub mod error;
 pub mod ids;
+pub mod lead_list;
 pub mod masking;
 pub mod registry;
 pub mod secret;
 pub mod setup;
 pub mod subject;
+pub mod subject_record;
 pub mod text;
 pub mod user;
 
@@ -43,21 +45,28 @@ pub use attestation::{Attestation, AttestationKind, AttestationProblem, check_at
 pub use auth::{AuthError, LoginPolicy, TotpCode};
 pub use client::MachineClient;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use consent::{
+    Channel, ConsentAction, ConsentEvent, ConsentQuery, ConsentState, Evidence,
+    RegistryRegistration, consent_state,
+};
 pub use contact::{ContactKind, ContactPoint, EmailAddress, PhoneNumber};
 pub use controller::Controller;
 pub use error::{DomainError, InvalidValue};
-pub use consent::{
-    Channel, ConsentAction, ConsentEvent, ConsentQuery, ConsentState, Evidence, RegistryRegistration,
-    consent_state,
-};
 pub use ids::{
     AttestationId, ClientId, ConsentEventId, ControllerId, ListId, NoticeId, SessionId, SubjectId,
 };
-pub use registry::{Registry, VoidingRule, default_voiding_rules};
+pub use lead_list::{
+    LeadList, Provenance, SOURCE_RULES, SourceKind, SourceRule, art14_due, list_expiry,
+};
 pub use masking::{Viewer, Visibility, mask, visibility};
+pub use registry::{Registry, VoidingRule, default_voiding_rules};
 pub use secret::{Secret, SecretDigest};
 pub use setup::{SETUP_TOKEN_VALIDITY, SetupToken};
-pub use subject::{Attribute, AttributeName, AttributeValue, Subject};
+pub use subject::{
+    Attribute, AttributeName, AttributeValue, BLIND_INDEXED_ATTRIBUTES, BlindIndex, LookupKey,
+    StoredAttribute, StoredContact, StoredValue, Subject, normalise_identifier,
+};
+pub use subject_record::{decode_record, encode_record};
 pub use text::{CountryCode, Label};
 pub use user::{NewUser, Password, PasswordHash, Role, User, UserId, Username};
 

@@ -29,6 +29,7 @@ use utoipa::OpenApi;
         crate::routes::clients::revoke,
         crate::routes::subjects::list,
         crate::routes::subjects::create,
+        crate::routes::subjects::search,
         crate::routes::subjects::get,
         crate::routes::subjects::erase,
         crate::routes::audit::events,

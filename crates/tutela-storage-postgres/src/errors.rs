@@ -61,6 +61,7 @@ fn unique_key(constraint: Option<&str>) -> &'static str {
     match constraint {
         Some("users_username_key") => "username",
         Some("users_pkey") => "user id",
+        Some("lead_lists_controller_id_content_digest_key") => "list content",
         _ => "a unique key",
     }
 }

@@ -75,6 +75,21 @@ impl PostgresStore {
         self.pool.begin().await.map_err(storage_error)
     }
 
+    /// Prepares an import's transaction: imports of one controller take
+    /// turns (a transaction-scoped advisory lock), so two imports cannot
+    /// both create the person they both hold.
+    pub(crate) async fn tune_import(
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        controller: tutela_domain::ControllerId,
+    ) -> Result<(), StorageError> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('list import ' || $1::text, 0))")
+            .bind(controller.0)
+            .execute(&mut **tx)
+            .await
+            .map(|_| ())
+            .map_err(storage_error)
+    }
+
     /// A transaction that holds the setup lock: issuing a token and completing
     /// setup read "no user yet" and then write, and user changes read "another
     /// administrator remains" and then write, so two of them must not

@@ -54,6 +54,8 @@ fn unique_key(message: &str) -> &'static str {
         "username"
     } else if message.contains("users.id") {
         "user id"
+    } else if message.contains("lead_lists.content_digest") {
+        "list content"
     } else {
         "a unique key"
     }

@@ -18,6 +18,13 @@ pub enum StorageError {
         /// The unique key that already holds a row.
         what: &'static str,
     },
+    /// The row a write refers to does not exist (or belongs to another
+    /// controller, which is the same to the caller).
+    #[error("no such {what}")]
+    NotFound {
+        /// What is missing (for example `subject`).
+        what: &'static str,
+    },
     /// A stored row could not be turned back into a domain value.
     #[error("stored data is corrupt: {detail}")]
     Corrupt {
@@ -45,6 +52,7 @@ impl StorageError {
         match self {
             Self::Unavailable { .. } => "storage_unavailable",
             Self::Conflict { .. } => "conflict",
+            Self::NotFound { .. } => "not_found",
             Self::Corrupt { .. } => "storage_corrupt",
             Self::Migration { .. } => "storage_migration",
             Self::Backend { .. } => "storage_error",

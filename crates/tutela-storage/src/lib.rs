@@ -14,12 +14,16 @@ mod audit;
 mod audit_query;
 mod audit_segment;
 mod error;
+mod lists;
 mod repositories;
 mod rows;
+mod rows_lists;
 mod sql;
 mod sql_audit;
 mod sql_clients;
+mod sql_consent;
 mod sql_controllers;
+mod sql_lists;
 mod sql_sessions;
 mod sql_setup;
 mod sql_subjects;
@@ -35,6 +39,10 @@ pub use audit_segment::{
     encode_records, epoch_of, segment_rows,
 };
 pub use error::StorageError;
+pub use lists::{
+    ConsentRepository, ImportBatch, ImportSession, ListPurge, ListRepository, NoticeDue, Rejection,
+    SubjectRow,
+};
 pub use repositories::{
     ClientRepository, ControllerRepository, Credentials, Health, NewApiToken, NewSession,
     Readiness, SessionRecord, SessionRepository, SetupCompletion, SetupRepository, SetupTokenIssue,
@@ -43,11 +51,15 @@ pub use repositories::{
 };
 pub use rows::{
     AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AUDIT_CHAIN_SIZE, AUDIT_TAIL_SEGMENT, AgreementTuple,
-    AttestationTuple, AttributeTuple, CHECKPOINT_COLUMNS, CLIENT_COLUMNS, CONTROLLER_COLUMNS,
-    CheckpointTuple, ClientTuple, ControllerTuple, INSERT_CHECKPOINT, SegmentTuple, USER_COLUMNS,
-    UserTuple, agreement_from_row, attestation_from_row, capabilities_text, checkpoint_from_row,
-    client_from_row, controller_from_row, corrupt, micros, optional_timestamp, segment_from_row,
-    seq_param, subjects_from_rows, tail_from_row, terms_from_aggregates, terms_json, timestamp,
-    user_as_stored, user_from_row,
+    AttestationTuple, CHECKPOINT_COLUMNS, CLIENT_COLUMNS, CONTROLLER_COLUMNS, CheckpointTuple,
+    ClientTuple, ControllerTuple, INSERT_CHECKPOINT, ROWS_PER_STATEMENT, SegmentTuple,
+    SubjectTuple, USER_COLUMNS, UserTuple, agreement_from_row, attestation_from_row,
+    capabilities_text, checkpoint_from_row, client_from_row, controller_from_row, corrupt, micros,
+    optional_timestamp, segment_from_row, seq_param, subject_from_row, tail_from_row,
+    terms_from_aggregates, terms_json, timestamp, user_as_stored, user_from_row,
+};
+pub use rows_lists::{
+    ConsentEventTuple, LeadListTuple, RegistrationTuple, consent_event_from_row, json_text,
+    lead_list_from_row, registration_from_row,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

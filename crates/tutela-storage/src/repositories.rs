@@ -4,9 +4,9 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 use tutela_domain::{
-    Agreement, AgreementTerms, Attestation, ClientId, Controller, ControllerId, MachineClient,
-    NewUser, PasswordHash, Role, SecretDigest, SessionId, Subject, SubjectId, Timestamp, User,
-    UserId,
+    Agreement, AgreementTerms, Attestation, BlindIndex, ClientId, Controller, ControllerId,
+    MachineClient, NewUser, PasswordHash, Role, SecretDigest, SessionId, Subject, SubjectId,
+    Timestamp, User, UserId,
 };
 
 use crate::StorageError;
@@ -356,16 +356,17 @@ pub trait ControllerRepository: Send + Sync {
 /// no method that reaches a subject without naming its controller.
 #[async_trait]
 pub trait SubjectRepository: Send + Sync {
-    /// Stores a subject with its attributes and the secret of its audit
-    /// pseudonym, in one transaction.
+    /// Stores a subject (its record, with the secret of its audit pseudonym)
+    /// and its blind indexes, in one transaction.
     async fn create_subject(
         &self,
         subject: &Subject,
         audit_secret: &[u8; 32],
     ) -> Result<(), StorageError>;
 
-    /// Erases a subject of `controller`: its attributes and its audit
-    /// pseudonym secret go with it. False when there was no such subject.
+    /// Erases a subject of `controller` in one transaction: its record (and
+    /// with it the audit pseudonym secret), blind indexes, list memberships,
+    /// consent events and registrations. False when there was no such subject.
     async fn erase_subject(
         &self,
         controller: ControllerId,
@@ -386,6 +387,13 @@ pub trait SubjectRepository: Send + Sync {
         after: Option<SubjectId>,
         limit: u32,
     ) -> Result<Vec<Subject>, StorageError>;
+
+    /// The subjects of `controller` a blind index finds, in id order.
+    async fn find_subjects(
+        &self,
+        controller: ControllerId,
+        blind: BlindIndex,
+    ) -> Result<Vec<SubjectId>, StorageError>;
 }
 
 /// Everything a backend provides. The server and the CLI hold an
@@ -399,6 +407,8 @@ pub trait Store:
     + ThrottleRepository
     + ControllerRepository
     + SubjectRepository
+    + crate::ListRepository
+    + crate::ConsentRepository
     + crate::AuditAppend
     + crate::AuditRead
     + Debug
@@ -414,6 +424,8 @@ impl<T> Store for T where
         + ThrottleRepository
         + ControllerRepository
         + SubjectRepository
+        + crate::ListRepository
+        + crate::ConsentRepository
         + crate::AuditAppend
         + crate::AuditRead
         + Debug

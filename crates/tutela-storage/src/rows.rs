@@ -5,9 +5,9 @@
 
 use tutela_domain::audit::{AuditRecord, ChainId, Checkpoint, TreeHead};
 use tutela_domain::{
-    Agreement, AgreementDraft, AgreementTerms, Attestation, AttestationId, Attribute, ClientId,
-    Controller, ControllerId, CountryCode, Label, MachineClient, NewUser, Role, Subject, SubjectId,
-    Timestamp, User, UserId, Username,
+    Agreement, AgreementDraft, AgreementTerms, Attestation, AttestationId, ClientId, Controller,
+    ControllerId, CountryCode, Label, MachineClient, NewUser, Role, Subject, SubjectId, Timestamp,
+    User, UserId, Username,
 };
 use uuid::Uuid;
 
@@ -158,40 +158,32 @@ pub fn capabilities_text(client: &MachineClient) -> String {
         .join(" ")
 }
 
-/// A `subject_attributes` row: subject id, name, category, value.
-pub type AttributeTuple = (Uuid, String, String, String);
+/// A `subject_records` row: controller id, id, created and updated
+/// instants, record document.
+pub type SubjectTuple = (Uuid, Uuid, i64, i64, String);
 
-/// Assembles subjects from their rows (`(id, controller_id, created_at)`) and
-/// all their attribute rows, keeping the subjects' order.
-pub fn subjects_from_rows(
-    subjects: Vec<(Uuid, Uuid, i64)>,
-    attributes: Vec<AttributeTuple>,
-) -> Result<Vec<Subject>, StorageError> {
-    let mut out = Vec::with_capacity(subjects.len());
-    for (id, controller_id, created_at) in subjects {
-        let mut attrs = Vec::new();
-        for (_, name, category, value) in attributes.iter().filter(|a| a.0 == id) {
-            attrs.push(Attribute {
-                name: name
-                    .parse()
-                    .map_err(|_| corrupt("subject_attributes.name"))?,
-                category: category
-                    .parse()
-                    .map_err(|_| corrupt("subject_attributes.category"))?,
-                value: tutela_domain::AttributeValue::parse(value)
-                    .map_err(|_| corrupt("subject_attributes.value"))?,
-            });
-        }
-        attrs.sort_by(|a, b| a.name.cmp(&b.name));
-        out.push(Subject {
-            id: SubjectId(id),
-            controller_id: ControllerId(controller_id),
-            attributes: attrs,
-            created_at: timestamp(created_at, "subjects.created_at")?,
-        });
-    }
-    Ok(out)
+/// Decodes a subject from its row.
+pub fn subject_from_row(row: SubjectTuple) -> Result<Subject, StorageError> {
+    let (controller_id, id, created_at, updated_at, record) = row;
+    let (attributes, contacts) =
+        tutela_domain::decode_record(&record).map_err(|_| corrupt("subject_records.record"))?;
+    let subject = Subject {
+        id: SubjectId(id),
+        controller_id: ControllerId(controller_id),
+        attributes,
+        contacts,
+        created_at: timestamp(created_at, "subject_records.created_at")?,
+        updated_at: timestamp(updated_at, "subject_records.updated_at")?,
+    };
+    subject
+        .check()
+        .map_err(|_| corrupt("subject_records.record"))?;
+    Ok(subject)
 }
+
+/// Rows per multi-row INSERT: at most 6 parameters each, far below either
+/// backend's limit, and one statement shape for the statement cache.
+pub const ROWS_PER_STATEMENT: usize = 200;
 
 /// Stored representation of an instant: Unix microseconds. Both backends use
 /// a 64-bit integer so that the same value round-trips exactly on each.

@@ -37,6 +37,8 @@ macro_rules! impl_sql_repositories {
         $crate::__impl_client_sql!($store, $db, $storage_error);
         $crate::__impl_controller_sql!($store, $db, $storage_error);
         $crate::__impl_subject_sql!($store, $db, $storage_error);
+        $crate::__impl_list_sql!($store, $db, $storage_error);
+        $crate::__impl_consent_sql!($store, $db, $storage_error);
         $crate::__impl_audit_sql!($store, $db, $storage_error);
     };
 }

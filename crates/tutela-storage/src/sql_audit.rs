@@ -199,10 +199,9 @@ macro_rules! __impl_audit_sql {
                     return Ok(Vec::new());
                 }
                 let mut q = ::sqlx::QueryBuilder::<$db>::new(
-                    "SELECT k.subject_id, k.secret FROM audit_subject_keys k \
-                     JOIN subjects s ON s.id = k.subject_id WHERE s.controller_id = ",
+                    "SELECT id, audit_secret FROM subject_records WHERE controller_id = ",
                 );
-                q.push_bind(controller.0).push(" AND k.subject_id IN (");
+                q.push_bind(controller.0).push(" AND id IN (");
                 let mut ids = q.separated(", ");
                 for s in subjects {
                     ids.push_bind(s.0);

@@ -6,6 +6,163 @@
 #[macro_export]
 macro_rules! __impl_subject_sql {
     ($store:ty, $db:ty, $storage_error:path) => {
+        impl $store {
+            /// Inserts subject rows, several per statement.
+            async fn insert_subject_rows(
+                tx: &mut ::sqlx::Transaction<'static, $db>,
+                controller: ::tutela_domain::ControllerId,
+                rows: &[($crate::SubjectRow, [u8; 32])],
+            ) -> Result<(), $crate::StorageError> {
+                for chunk in rows.chunks($crate::ROWS_PER_STATEMENT) {
+                    let mut q = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO subject_records (controller_id, id, created_at, updated_at, audit_secret, record) ",
+                    );
+                    q.push_values(chunk, |mut b, (row, secret)| {
+                        b.push_bind(controller.0)
+                            .push_bind(row.id.0)
+                            .push_bind($crate::micros(row.created_at))
+                            .push_bind($crate::micros(row.updated_at))
+                            .push_bind(secret.as_slice())
+                            .push_bind(row.record.as_str());
+                    });
+                    q.build().execute(&mut **tx).await.map_err($storage_error)?;
+                }
+                Ok(())
+            }
+
+            /// Inserts blind indexes in key order, which keeps the index
+            /// pages an import touches few and warm.
+            async fn insert_lookups(
+                tx: &mut ::sqlx::Transaction<'static, $db>,
+                controller: ::tutela_domain::ControllerId,
+                lookups: &[(::tutela_domain::BlindIndex, ::tutela_domain::SubjectId)],
+            ) -> Result<(), $crate::StorageError> {
+                let mut sorted: Vec<&(::tutela_domain::BlindIndex, ::tutela_domain::SubjectId)> =
+                    lookups.iter().collect();
+                sorted.sort_unstable();
+                for chunk in sorted.chunks($crate::ROWS_PER_STATEMENT) {
+                    let mut q = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO subject_lookups (controller_id, blind, subject_id) ",
+                    );
+                    q.push_values(chunk, |mut b, (blind, subject)| {
+                        b.push_bind(controller.0)
+                            .push_bind(blind.0.as_slice())
+                            .push_bind(subject.0);
+                    });
+                    q.push(" ON CONFLICT DO NOTHING");
+                    q.build().execute(&mut **tx).await.map_err($storage_error)?;
+                }
+                Ok(())
+            }
+
+            /// Rewrites subject records (import merges).
+            async fn update_subject_rows(
+                tx: &mut ::sqlx::Transaction<'static, $db>,
+                controller: ::tutela_domain::ControllerId,
+                rows: &[$crate::SubjectRow],
+            ) -> Result<(), $crate::StorageError> {
+                for row in rows {
+                    ::sqlx::query(
+                        "UPDATE subject_records SET updated_at = $1, record = $2 \
+                         WHERE controller_id = $3 AND id = $4",
+                    )
+                    .bind($crate::micros(row.updated_at))
+                    .bind(row.record.as_str())
+                    .bind(controller.0)
+                    .bind(row.id.0)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($storage_error)?;
+                }
+                Ok(())
+            }
+
+            /// Erases a subject inside `tx`: blind indexes, list memberships,
+            /// consent events, registrations, then the record (and with it
+            /// the audit pseudonym secret). False when there is none.
+            async fn erase_subject_in(
+                tx: &mut ::sqlx::Transaction<'static, $db>,
+                controller: ::tutela_domain::ControllerId,
+                id: ::tutela_domain::SubjectId,
+            ) -> Result<bool, $crate::StorageError> {
+                let row: Option<$crate::SubjectTuple> = ::sqlx::query_as(
+                    "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
+                     WHERE controller_id = $1 AND id = $2",
+                )
+                .bind(controller.0)
+                .bind(id.0)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err($storage_error)?;
+                let Some(row) = row else {
+                    return Ok(false);
+                };
+                let subject = $crate::subject_from_row(row)?;
+                for blind in subject.blinds() {
+                    ::sqlx::query(
+                        "DELETE FROM subject_lookups WHERE controller_id = $1 AND blind = $2 AND subject_id = $3",
+                    )
+                    .bind(controller.0)
+                    .bind(blind.0.as_slice())
+                    .bind(id.0)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($storage_error)?;
+                }
+                for statement in [
+                    "DELETE FROM list_members WHERE subject_id = $2 \
+                     AND list_id IN (SELECT id FROM lead_lists WHERE controller_id = $1)",
+                    "DELETE FROM consent_events WHERE controller_id = $1 AND subject_id = $2",
+                    "DELETE FROM registry_registrations WHERE controller_id = $1 AND subject_id = $2",
+                    "DELETE FROM subject_records WHERE controller_id = $1 AND id = $2",
+                ] {
+                    ::sqlx::query(statement)
+                        .bind(controller.0)
+                        .bind(id.0)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err($storage_error)?;
+                }
+                Ok(true)
+            }
+
+            /// The subjects of `controller` found by any of `blinds`.
+            async fn subjects_by_blinds(
+                conn: &mut <$db as ::sqlx::Database>::Connection,
+                controller: ::tutela_domain::ControllerId,
+                blinds: &[::tutela_domain::BlindIndex],
+            ) -> Result<Vec<(::tutela_domain::BlindIndex, ::tutela_domain::Subject)>, $crate::StorageError> {
+                let mut out = Vec::new();
+                for chunk in blinds.chunks($crate::ROWS_PER_STATEMENT) {
+                    let mut q = ::sqlx::QueryBuilder::<$db>::new(
+                        "SELECT l.blind, s.controller_id, s.id, s.created_at, s.updated_at, s.record \
+                         FROM subject_lookups l JOIN subject_records s \
+                           ON s.controller_id = l.controller_id AND s.id = l.subject_id \
+                         WHERE l.controller_id = ",
+                    );
+                    q.push_bind(controller.0);
+                    q.push(" AND l.blind IN (");
+                    let mut list = q.separated(", ");
+                    for blind in chunk {
+                        list.push_bind(blind.0.as_slice());
+                    }
+                    q.push(")");
+                    let rows: Vec<(Vec<u8>, ::uuid::Uuid, ::uuid::Uuid, i64, i64, String)> =
+                        q.build_query_as().fetch_all(&mut *conn).await.map_err($storage_error)?;
+                    for (blind, controller_id, id, created, updated, record) in rows {
+                        let blind: [u8; 16] = blind
+                            .try_into()
+                            .map_err(|_| $crate::corrupt("subject_lookups.blind"))?;
+                        out.push((
+                            ::tutela_domain::BlindIndex(blind),
+                            $crate::subject_from_row((controller_id, id, created, updated, record))?,
+                        ));
+                    }
+                }
+                Ok(out)
+            }
+        }
+
         #[::async_trait::async_trait]
         impl $crate::SubjectRepository for $store {
             async fn create_subject(
@@ -13,35 +170,16 @@ macro_rules! __impl_subject_sql {
                 s: &::tutela_domain::Subject,
                 audit_secret: &[u8; 32],
             ) -> Result<(), $crate::StorageError> {
+                let row = $crate::SubjectRow {
+                    id: s.id,
+                    created_at: s.created_at,
+                    updated_at: s.updated_at,
+                    record: ::tutela_domain::encode_record(&s.attributes, &s.contacts),
+                };
+                let lookups: Vec<_> = s.blinds().map(|b| (b, s.id)).collect();
                 let mut tx = self.begin_write().await?;
-                ::sqlx::query(
-                    "INSERT INTO subjects (id, controller_id, created_at) VALUES ($1, $2, $3)",
-                )
-                .bind(s.id.0)
-                .bind(s.controller_id.0)
-                .bind($crate::micros(s.created_at))
-                .execute(&mut *tx)
-                .await
-                .map_err($storage_error)?;
-                for a in &s.attributes {
-                    ::sqlx::query(
-                        "INSERT INTO subject_attributes (subject_id, name, category, value) \
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind(s.id.0)
-                    .bind(a.name.as_str())
-                    .bind(a.category.as_str())
-                    .bind(a.value.expose())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($storage_error)?;
-                }
-                ::sqlx::query("INSERT INTO audit_subject_keys (subject_id, secret) VALUES ($1, $2)")
-                    .bind(s.id.0)
-                    .bind(audit_secret.to_vec())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($storage_error)?;
+                Self::insert_subject_rows(&mut tx, s.controller_id, &[(row, *audit_secret)]).await?;
+                Self::insert_lookups(&mut tx, s.controller_id, &lookups).await?;
                 tx.commit().await.map_err($storage_error)?;
                 Ok(())
             }
@@ -51,14 +189,10 @@ macro_rules! __impl_subject_sql {
                 controller: ::tutela_domain::ControllerId,
                 id: ::tutela_domain::SubjectId,
             ) -> Result<bool, $crate::StorageError> {
-                // Attributes and the pseudonym secret go by ON DELETE CASCADE.
-                let done = ::sqlx::query("DELETE FROM subjects WHERE id = $1 AND controller_id = $2")
-                    .bind(id.0)
-                    .bind(controller.0)
-                    .execute(&self.pool)
-                    .await
-                    .map_err($storage_error)?;
-                Ok(done.rows_affected() > 0)
+                let mut tx = self.begin_write().await?;
+                let erased = Self::erase_subject_in(&mut tx, controller, id).await?;
+                tx.commit().await.map_err($storage_error)?;
+                Ok(erased)
             }
 
             async fn subject(
@@ -66,29 +200,16 @@ macro_rules! __impl_subject_sql {
                 controller: ::tutela_domain::ControllerId,
                 id: ::tutela_domain::SubjectId,
             ) -> Result<Option<::tutela_domain::Subject>, $crate::StorageError> {
-                let row: Option<(::uuid::Uuid, ::uuid::Uuid, i64)> = ::sqlx::query_as(
-                    "SELECT id, controller_id, created_at FROM subjects \
-                     WHERE id = $1 AND controller_id = $2",
+                let row: Option<$crate::SubjectTuple> = ::sqlx::query_as(
+                    "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
+                     WHERE controller_id = $1 AND id = $2",
                 )
-                .bind(id.0)
                 .bind(controller.0)
+                .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                let Some(row) = row else {
-                    return Ok(None);
-                };
-                let attributes: Vec<$crate::AttributeTuple> = ::sqlx::query_as(
-                    "SELECT a.subject_id, a.name, a.category, a.value \
-                     FROM subject_attributes a JOIN subjects s ON s.id = a.subject_id \
-                     WHERE a.subject_id = $1 AND s.controller_id = $2",
-                )
-                .bind(id.0)
-                .bind(controller.0)
-                .fetch_all(&self.pool)
-                .await
-                .map_err($storage_error)?;
-                Ok($crate::subjects_from_rows(vec![row], attributes)?.into_iter().next())
+                row.map($crate::subject_from_row).transpose()
             }
 
             async fn subjects(
@@ -97,30 +218,34 @@ macro_rules! __impl_subject_sql {
                 after: Option<::tutela_domain::SubjectId>,
                 limit: u32,
             ) -> Result<Vec<::tutela_domain::Subject>, $crate::StorageError> {
-                let after = after.map(|a| a.0);
-                let limit = i64::from(limit);
-                let rows: Vec<(::uuid::Uuid, ::uuid::Uuid, i64)> = ::sqlx::query_as(
-                    "SELECT id, controller_id, created_at FROM subjects \
+                let rows: Vec<$crate::SubjectTuple> = ::sqlx::query_as(
+                    "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
                      WHERE controller_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3",
                 )
                 .bind(controller.0)
-                .bind(after)
-                .bind(limit)
+                .bind(after.map(|a| a.0))
+                .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                let attributes: Vec<$crate::AttributeTuple> = ::sqlx::query_as(
-                    "SELECT a.subject_id, a.name, a.category, a.value FROM subject_attributes a \
-                     WHERE a.subject_id IN (SELECT id FROM subjects \
-                       WHERE controller_id = $1 AND ($2 IS NULL OR id > $2) ORDER BY id LIMIT $3)",
+                rows.into_iter().map($crate::subject_from_row).collect()
+            }
+
+            async fn find_subjects(
+                &self,
+                controller: ::tutela_domain::ControllerId,
+                blind: ::tutela_domain::BlindIndex,
+            ) -> Result<Vec<::tutela_domain::SubjectId>, $crate::StorageError> {
+                let ids: Vec<::uuid::Uuid> = ::sqlx::query_scalar(
+                    "SELECT subject_id FROM subject_lookups WHERE controller_id = $1 AND blind = $2 \
+                     ORDER BY subject_id",
                 )
                 .bind(controller.0)
-                .bind(after)
-                .bind(limit)
+                .bind(blind.0.as_slice())
                 .fetch_all(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                $crate::subjects_from_rows(rows, attributes)
+                Ok(ids.into_iter().map(::tutela_domain::SubjectId).collect())
             }
         }
     };

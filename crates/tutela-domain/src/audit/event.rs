@@ -149,6 +149,25 @@ slug_enum!(
         SubjectWrite = "subject.write",
         /// A data subject was erased.
         SubjectErase = "subject.erase",
+        /// Payment or special-category fields were shown in clear, or that
+        /// was refused.
+        SubjectReveal = "subject.reveal",
+        /// Subjects were looked up by phone, e-mail or identifier.
+        SubjectFind = "subject.find",
+        /// A lead list was imported.
+        ListImport = "list.import",
+        /// A lead list, its members or its rejection report were read.
+        ListRead = "list.read",
+        /// Expired lead lists were purged.
+        ListPurge = "list.purge",
+        /// A consent, withdrawal, objection or registration was recorded.
+        ConsentRecord = "consent.record",
+        /// The consent ledger was read.
+        ConsentRead = "consent.read",
+        /// A first contact or a given art. 14 notice was recorded.
+        NoticeRecord = "notice.record",
+        /// A privacy notice was published.
+        NoticePublish = "notice.publish",
         /// The audit trail was read.
         AuditRead = "audit.read",
         /// The audit trail was exported.
@@ -175,6 +194,12 @@ slug_enum!(
         Client = "client",
         /// A controller.
         Controller = "controller",
+        /// A lead list.
+        LeadList = "lead_list",
+        /// A consent ledger entry.
+        Consent = "consent",
+        /// A privacy notice.
+        Notice = "notice",
         /// A sign-in session.
         Session = "session",
         /// A data subject (named only by the event's pseudonym).

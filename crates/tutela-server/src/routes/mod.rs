@@ -139,6 +139,12 @@ fn routes() -> Routes {
             post(subjects::create),
         )
         .add(
+            "POST",
+            "/v1/controllers/{controller_id}/subjects/search",
+            Tenant,
+            post(subjects::search),
+        )
+        .add(
             "GET",
             "/v1/controllers/{controller_id}/subjects/{subject_id}",
             Tenant,

@@ -5,9 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use tutela_app::grants::{EraseSubjects, ReadSubjects, WriteSubjects};
-use tutela_app::{App, MAX_PAGE};
+use tutela_app::{App, MAX_PAGE, NewSubject, SubjectSearch};
 use tutela_domain::{
-    Attribute, AttributeName, AttributeValue, ControllerId, DataCategory, SubjectId,
+    Attribute, AttributeName, AttributeValue, ContactKind, ControllerId, CountryCode, DataCategory,
+    SubjectId,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -30,12 +31,48 @@ pub(crate) struct AttributeInput {
     value: String,
 }
 
+/// One contact point to record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ContactInput {
+    /// `phone` or `email`.
+    #[schema(value_type = String, example = "phone")]
+    kind: ContactKind,
+    /// As written; phone numbers are normalised to E.164.
+    value: String,
+}
+
 /// A data subject to record.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateSubjectRequest {
-    /// Attributes, each tagged with its data category.
+    /// Attributes, each tagged with its data category. Payment and special
+    /// categories are stored encrypted; `national_id` gets a blind index.
+    #[serde(default)]
     attributes: Vec<AttributeInput>,
+    /// Phone numbers and e-mail addresses.
+    #[serde(default)]
+    contacts: Vec<ContactInput>,
+    /// Region for phone numbers without a country code (ISO 3166-1); the
+    /// controller's country by default.
+    #[schema(value_type = Option<String>, example = "IT")]
+    default_region: Option<CountryCode>,
+}
+
+/// Who to look for: exactly one of the fields.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SearchRequest {
+    /// A phone number, in any usual spelling.
+    phone: Option<String>,
+    /// An e-mail address.
+    email: Option<String>,
+    /// A national identifier.
+    national_id: Option<String>,
+    /// Region for a phone number without a country code; the controller's
+    /// country by default.
+    #[schema(value_type = Option<String>, example = "IT")]
+    default_region: Option<CountryCode>,
 }
 
 /// Records a data subject. Needs `subjects.write`, a purpose the agreement
@@ -65,7 +102,16 @@ pub(crate) async fn create(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let view = app.create_subject(&grant, attributes).await?;
+    let new = NewSubject {
+        attributes,
+        contacts: request
+            .contacts
+            .into_iter()
+            .map(|c| (c.kind, c.value))
+            .collect(),
+        default_region: request.default_region,
+    };
+    let view = app.create_subject(&grant, new).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
@@ -143,4 +189,36 @@ pub(crate) async fn erase(
 ) -> Result<StatusCode, ApiError> {
     app.erase_subject(&grant, ids.1).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Finds the controller's subjects by phone number, e-mail address or
+/// national identifier, through blind indexes (no plaintext index exists).
+/// A POST so that the number never appears in a URL or an access log.
+#[utoipa::path(post, path = "/v1/controllers/{controller_id}/subjects/search", tag = "subjects",
+    security(("bearer" = [])),
+    params(("controller_id" = uuid::Uuid, Path), ("purpose" = String, Query, description = "Declared purpose")),
+    request_body = SearchRequest,
+    responses((status = 200, description = "Matching subjects, masked for the caller", body = [SubjectBody]),
+        (status = 400, description = "Not exactly one identifier, or one that does not parse", body = crate::ErrorBody),
+        (status = 404, description = "No such controller in the caller's scope", body = crate::ErrorBody)))]
+pub(crate) async fn search(
+    State(app): State<App>,
+    Tenant(grant): Tenant<ReadSubjects>,
+    ApiJson(request): ApiJson<SearchRequest>,
+) -> Result<Json<Vec<SubjectBody>>, ApiError> {
+    let search = match (request.phone, request.email, request.national_id) {
+        (Some(phone), None, None) => SubjectSearch::Contact(ContactKind::Phone, phone),
+        (None, Some(email), None) => SubjectSearch::Contact(ContactKind::Email, email),
+        (None, None, Some(id)) => SubjectSearch::NationalId(id),
+        _ => {
+            return Err(ApiError::invalid_field(
+                "phone",
+                "give exactly one of phone, email and national_id",
+            ));
+        }
+    };
+    let found = app
+        .find_subjects(&grant, search, request.default_region)
+        .await?;
+    Ok(Json(found.into_iter().map(SubjectBody::from).collect()))
 }

@@ -10,6 +10,7 @@ use tutela_storage::{SetupCompletion, SetupTokenIssue, StorageError, Store};
 
 pub use crate::conformance_access::*;
 pub use crate::conformance_audit::*;
+pub use crate::conformance_contacts::*;
 
 /// Instantiates every conformance test for one backend.
 macro_rules! conformance_suite {
@@ -46,6 +47,10 @@ macro_rules! conformance_suite {
             case!(login_failures_lock_at_the_threshold_within_the_window);
             case!(subjects_are_reachable_only_through_their_controller);
             case!(client_tokens_rotate_and_revoke);
+            case!(subjects_are_found_by_blind_index_and_erased_with_everything);
+            case!(imports_are_all_or_nothing_and_once_per_content);
+            case!(art14_notices_fall_due_and_expired_lists_are_purged);
+            case!(the_consent_ledger_answers_at_any_instant);
             case!(audit_queries_equal_a_naive_filter_across_segments_and_epochs);
         }
     };

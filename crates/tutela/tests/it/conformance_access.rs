@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use tutela_app::digest;
 use tutela_domain::{
-    Agreement, AgreementDraft, AgreementTerms, Attribute, AttributeValue, Capability, ClientId,
-    ClientKind, Controller, ControllerId, CountryCode, DataCategory, Label, MachineClient, Role,
-    SessionId, Subject, SubjectId, UserId,
+    Agreement, AgreementDraft, AgreementTerms, AttributeValue, BlindIndex, Capability, ClientId,
+    ClientKind, ContactKind, ContactPoint, Controller, ControllerId, CountryCode, DataCategory,
+    Label, MachineClient, Role, SessionId, StoredAttribute, StoredContact, StoredValue, Subject,
+    SubjectId, UserId,
 };
 use tutela_storage::{NewApiToken, NewSession, StorageError, Store, UserChange, UserUpdate};
 
@@ -27,7 +28,7 @@ pub fn terms(reference: &str) -> AgreementTerms {
     draft.try_into().unwrap()
 }
 
-async fn controller(store: &Arc<dyn Store>, name: &str) -> Controller {
+pub async fn controller(store: &Arc<dyn Store>, name: &str) -> Controller {
     let c = Controller {
         id: ControllerId::generate(),
         name: Label::parse(name).unwrap(),
@@ -337,23 +338,31 @@ pub async fn login_failures_lock_at_the_threshold_within_the_window(store: Arc<d
         .unwrap();
 }
 
-fn subject(controller: ControllerId, name: &str) -> Subject {
+pub fn subject(controller: ControllerId, name: &str) -> Subject {
+    let id = SubjectId::generate();
     Subject {
-        id: SubjectId::generate(),
+        id,
         controller_id: controller,
         attributes: vec![
-            Attribute {
+            StoredAttribute {
+                name: "card".parse().unwrap(),
+                category: DataCategory::Payment,
+                value: StoredValue::Sealed(vec![1, 2, 3, 4]),
+                blind: None,
+            },
+            StoredAttribute {
                 name: "full_name".parse().unwrap(),
                 category: DataCategory::Identity,
-                value: AttributeValue::parse(name).unwrap(),
-            },
-            Attribute {
-                name: "phone".parse().unwrap(),
-                category: DataCategory::Contact,
-                value: AttributeValue::parse("+393471234567").unwrap(),
+                value: StoredValue::Clear(AttributeValue::parse(name).unwrap()),
+                blind: None,
             },
         ],
+        contacts: vec![StoredContact {
+            point: ContactPoint::from_stored(ContactKind::Phone, "+393471234567").unwrap(),
+            blind: BlindIndex(*id.0.as_bytes()),
+        }],
         created_at: t0(),
+        updated_at: t0(),
     }
 }
 

@@ -24,6 +24,7 @@ mod config;
 mod conformance;
 mod conformance_access;
 mod conformance_audit;
+mod conformance_contacts;
 mod logs;
 mod scenario;
 mod serve_binary;

@@ -1,0 +1,225 @@
+//! Lead lists and their imports, the consent ledger and privacy notices: the
+//! traits and the rows they carry.
+
+use async_trait::async_trait;
+use tutela_domain::{
+    BlindIndex, ConsentEvent, ControllerId, LeadList, ListId, RegistryRegistration, Subject,
+    SubjectId, Timestamp,
+};
+
+use crate::StorageError;
+
+/// A subject ready to insert or rewrite: the record document is encoded by
+/// the caller, which can do it on another core than the writer's.
+#[derive(Debug, Clone)]
+pub struct SubjectRow {
+    /// The subject.
+    pub id: SubjectId,
+    /// When first recorded.
+    pub created_at: Timestamp,
+    /// When last changed.
+    pub updated_at: Timestamp,
+    /// The record document ([`tutela_domain::encode_record`]).
+    pub record: String,
+}
+
+/// A row of an import's rejection report. Reasons name the problem, never
+/// the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Row number in the file, 1 for the first data row after the header.
+    pub row: u64,
+    /// The column, as named in the file's header (or `row` for the whole row).
+    pub column: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One batch of an import, written inside the import's transaction.
+#[derive(Debug, Default)]
+pub struct ImportBatch {
+    /// New subjects with their audit pseudonym secrets.
+    pub new_subjects: Vec<(SubjectRow, [u8; 32])>,
+    /// Known subjects whose records gained attributes or contact points.
+    pub updated_subjects: Vec<SubjectRow>,
+    /// New blind indexes.
+    pub lookups: Vec<(BlindIndex, SubjectId)>,
+    /// Members of the list: subject and first row number.
+    pub members: Vec<(SubjectId, u64)>,
+    /// Rejected rows.
+    pub rejections: Vec<Rejection>,
+}
+
+/// An import in progress: one transaction. Dropping it without
+/// [`ImportSession::commit`] rolls everything back, so a failed or
+/// interrupted import leaves nothing.
+#[async_trait]
+pub trait ImportSession: Send {
+    /// The id the list will have once committed.
+    fn list_id(&self) -> ListId;
+
+    /// The subjects (of this controller, including those this import wrote
+    /// earlier) that any of `blinds` finds, with the blind that found each.
+    async fn known(
+        &mut self,
+        blinds: &[BlindIndex],
+    ) -> Result<Vec<(BlindIndex, Subject)>, StorageError>;
+
+    /// Writes one batch.
+    async fn write(&mut self, batch: &ImportBatch) -> Result<(), StorageError>;
+
+    /// Records the list and commits. A list with the same content digest
+    /// committed meanwhile makes this a [`StorageError::Conflict`] and
+    /// nothing is written.
+    async fn commit(
+        self: Box<Self>,
+        list: &LeadList,
+        imported_by: &str,
+    ) -> Result<(), StorageError>;
+}
+
+/// A person on a list whose art. 14 notice is outstanding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeDue {
+    /// The list the data came from.
+    pub list_id: ListId,
+    /// The person.
+    pub subject_id: SubjectId,
+    /// When the notice is (or was) due.
+    pub due_at: Timestamp,
+    /// When the person was first contacted, if they were.
+    pub first_contact_at: Option<Timestamp>,
+}
+
+/// What a purge of expired lists removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListPurge {
+    /// Lists purged.
+    pub lists: u64,
+    /// Memberships removed.
+    pub members: u64,
+    /// Subjects erased because no list, consent or other record kept them.
+    pub subjects: u64,
+}
+
+/// Lead lists.
+#[async_trait]
+pub trait ListRepository: Send + Sync {
+    /// Starts an import for `controller`.
+    async fn begin_import(
+        &self,
+        controller: ControllerId,
+    ) -> Result<Box<dyn ImportSession>, StorageError>;
+
+    /// One list of `controller`.
+    async fn lead_list(
+        &self,
+        controller: ControllerId,
+        id: ListId,
+    ) -> Result<Option<LeadList>, StorageError>;
+
+    /// The list of `controller` imported from content with this digest.
+    async fn lead_list_by_digest(
+        &self,
+        controller: ControllerId,
+        digest: &[u8; 32],
+    ) -> Result<Option<LeadList>, StorageError>;
+
+    /// `controller`'s lists, newest first.
+    async fn lead_lists(&self, controller: ControllerId) -> Result<Vec<LeadList>, StorageError>;
+
+    /// A page of a list's rejection report, in row order after `after_row`.
+    async fn list_rejections(
+        &self,
+        controller: ControllerId,
+        list: ListId,
+        after_row: u64,
+        limit: u32,
+    ) -> Result<Vec<Rejection>, StorageError>;
+
+    /// A page of a list's members in subject order after `after`.
+    async fn list_members(
+        &self,
+        controller: ControllerId,
+        list: ListId,
+        after: Option<SubjectId>,
+        limit: u32,
+    ) -> Result<Vec<SubjectId>, StorageError>;
+
+    /// The lists of `controller` a subject is on.
+    async fn subject_lists(
+        &self,
+        controller: ControllerId,
+        subject: SubjectId,
+    ) -> Result<Vec<ListId>, StorageError>;
+
+    /// Outstanding art. 14 notices of `controller` due at or before `now`
+    /// (a month after acquisition, or at first contact), oldest first.
+    async fn notices_overdue(
+        &self,
+        controller: ControllerId,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<NoticeDue>, StorageError>;
+
+    /// Records the first contact with `subject` (later contacts keep the
+    /// first) on every list of `controller` they are on. False when the
+    /// subject is on none.
+    async fn record_first_contact(
+        &self,
+        controller: ControllerId,
+        subject: SubjectId,
+        at: Timestamp,
+    ) -> Result<bool, StorageError>;
+
+    /// Records that the art. 14 notice was given to `subject` for every list
+    /// of `controller` they are on. False when the subject is on none.
+    async fn record_notice_given(
+        &self,
+        controller: ControllerId,
+        subject: SubjectId,
+        at: Timestamp,
+    ) -> Result<bool, StorageError>;
+
+    /// Purges every list of `controller` expired at `now`: memberships and
+    /// rejection reports go, the list's provenance stays (marked purged),
+    /// and subjects left on no list and without consent events are erased.
+    async fn purge_expired_lists(
+        &self,
+        controller: ControllerId,
+        now: Timestamp,
+    ) -> Result<ListPurge, StorageError>;
+}
+
+/// The consent ledger. Events are appended, never changed.
+#[async_trait]
+pub trait ConsentRepository: Send + Sync {
+    /// Appends an event for a subject of its controller. A subject of
+    /// another controller, or none, is `NotFound`.
+    async fn append_consent(&self, event: &ConsentEvent) -> Result<(), StorageError>;
+
+    /// Appends a registry registration for a subject of `controller`.
+    async fn append_registration(
+        &self,
+        controller: ControllerId,
+        registration: &RegistryRegistration,
+    ) -> Result<(), StorageError>;
+
+    /// Every event of one subject of `controller`, in (at, id) order.
+    async fn consent_events(
+        &self,
+        controller: ControllerId,
+        subject: SubjectId,
+    ) -> Result<Vec<ConsentEvent>, StorageError>;
+
+    /// Events of one subject, purpose and channel given at or before `at`,
+    /// the registrations at or before `at`: what one state query needs.
+    async fn consent_history(
+        &self,
+        controller: ControllerId,
+        subject: SubjectId,
+        purpose: &tutela_domain::Purpose,
+        channel: tutela_domain::Channel,
+        at: Timestamp,
+    ) -> Result<(Vec<ConsentEvent>, Vec<RegistryRegistration>), StorageError>;
+}
