@@ -37,13 +37,24 @@ pub enum AppError {
     },
     /// Storage failed; nothing was acknowledged.
     #[error(transparent)]
-    Storage(#[from] StorageError),
+    Storage(StorageError),
     /// Something inside Tutela failed (a worker thread, the random source).
     #[error("internal error: {detail}")]
     Internal {
         /// For the log only.
         detail: String,
     },
+}
+
+impl From<StorageError> for AppError {
+    /// A row the write refers to that does not exist is the caller's
+    /// "no such resource"; every other storage failure stays one.
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound { .. } => Self::NotFound,
+            other => Self::Storage(other),
+        }
+    }
 }
 
 impl AppError {

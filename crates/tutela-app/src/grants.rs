@@ -147,6 +147,11 @@ impl<P: TenantPermission> TenantGrant<P> {
         }
     }
 
+    /// The audit actor of this grant (a user or a client).
+    pub fn audit_actor(&self) -> Actor {
+        principal_actor(&self.principal).0
+    }
+
     /// Who is looking, for masking.
     pub fn viewer(&self) -> Viewer {
         match &self.principal {

@@ -9,11 +9,13 @@
 pub mod audit;
 mod auth;
 mod clients;
+mod consent;
 mod controller_keys;
 mod controllers;
 mod error;
 pub mod grants;
 mod keys;
+mod lists;
 mod passwords;
 mod setup;
 mod subjects;
@@ -27,11 +29,13 @@ use tutela_storage::Store;
 
 pub use auth::{CLIENT_TOKEN_PREFIX, Login, MfaEnrollment, SESSION_PREFIX};
 pub use clients::{MAX_TOKEN_LIFETIME, NewClient};
+pub use consent::NewConsent;
 pub use controller_keys::{ControllerKeys, NonceSequence};
 pub use controllers::NewController;
 pub use error::AppError;
 pub use grants::{PlatformGrant, TenantGrant};
 pub use keys::KeyRing;
+pub use lists::{ImportProgress, ImportRequest, ImportSummary, sniff_delimiter, sniff_encoding};
 pub use passwords::PasswordHasher;
 pub use subjects::{AttributeView, MAX_PAGE, NewSubject, SubjectSearch, SubjectView};
 pub use tokens::{digest, random_token_hex};
@@ -48,6 +52,7 @@ pub struct App {
     passwords: PasswordHasher,
     appender: audit::Appender,
     signer: Arc<audit::AuditSigner>,
+    voiding_rules: Arc<Vec<tutela_domain::VoidingRule>>,
 }
 
 impl App {
@@ -77,6 +82,7 @@ impl App {
             passwords: PasswordHasher::new(),
             appender,
             signer,
+            voiding_rules: Arc::new(tutela_domain::default_voiding_rules()),
         }
     }
 
@@ -89,6 +95,18 @@ impl App {
     pub fn with_login_policy(mut self, policy: LoginPolicy) -> Self {
         self.policy = policy;
         self
+    }
+
+    /// The same application with other consent-voiding rules (the
+    /// operator's table instead of the defaults).
+    pub fn with_voiding_rules(mut self, rules: Vec<tutela_domain::VoidingRule>) -> Self {
+        self.voiding_rules = Arc::new(rules);
+        self
+    }
+
+    /// The consent-voiding rules in force.
+    pub fn voiding_rules(&self) -> &[tutela_domain::VoidingRule] {
+        &self.voiding_rules
     }
 
     /// The store, for health checks and shutdown.

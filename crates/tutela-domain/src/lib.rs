@@ -23,6 +23,7 @@ pub mod controller;
 pub mod error;
 pub mod ids;
 pub mod lead_list;
+pub mod list_import;
 pub mod masking;
 pub mod registry;
 pub mod secret;
@@ -57,6 +58,9 @@ pub use ids::{
 };
 pub use lead_list::{
     LeadList, Provenance, SOURCE_RULES, SourceKind, SourceRule, art14_due, list_expiry,
+};
+pub use list_import::{
+    CellError, ColumnMapping, ColumnTarget, MappedColumn, ParsedRow, ResolvedMapping,
 };
 pub use masking::{Viewer, Visibility, mask, visibility};
 pub use registry::{Registry, VoidingRule, default_voiding_rules};

@@ -27,12 +27,14 @@ DROP TABLE subject_attributes;
 DROP TABLE subjects;
 
 -- Blind indexes: keyed hashes of normalised phone numbers, e-mail addresses
--- and national identifiers. No plaintext index of any of them exists.
+-- and national identifiers. No plaintext index of any of them exists. One
+-- subject per identifier and controller: a row with a known number is that
+-- person, which is how imports merge instead of duplicating.
 CREATE TABLE subject_lookups (
     controller_id UUID  NOT NULL,
     blind         BYTEA NOT NULL,
     subject_id    UUID  NOT NULL,
-    PRIMARY KEY (controller_id, blind, subject_id)
+    PRIMARY KEY (controller_id, blind)
 );
 
 CREATE TABLE lead_lists (

@@ -62,6 +62,7 @@ fn unique_key(constraint: Option<&str>) -> &'static str {
         Some("users_username_key") => "username",
         Some("users_pkey") => "user id",
         Some("lead_lists_controller_id_content_digest_key") => "list content",
+        Some("subject_lookups_pkey") => "contact point",
         _ => "a unique key",
     }
 }

@@ -27,12 +27,14 @@ DROP TABLE subject_attributes;
 DROP TABLE subjects;
 
 -- Blind indexes: keyed hashes of normalised phone numbers, e-mail addresses
--- and national identifiers. No plaintext index of any of them exists.
+-- and national identifiers. No plaintext index of any of them exists. One
+-- subject per identifier and controller: a row with a known number is that
+-- person, which is how imports merge instead of duplicating.
 CREATE TABLE subject_lookups (
     controller_id BLOB NOT NULL,
     blind         BLOB NOT NULL,
     subject_id    BLOB NOT NULL,
-    PRIMARY KEY (controller_id, blind, subject_id)
+    PRIMARY KEY (controller_id, blind)
 ) STRICT, WITHOUT ROWID;
 
 CREATE TABLE lead_lists (

@@ -56,6 +56,8 @@ fn unique_key(message: &str) -> &'static str {
         "user id"
     } else if message.contains("lead_lists.content_digest") {
         "list content"
+    } else if message.contains("subject_lookups.blind") {
+        "contact point"
     } else {
         "a unique key"
     }

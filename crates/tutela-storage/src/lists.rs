@@ -42,8 +42,9 @@ pub struct ImportBatch {
     pub new_subjects: Vec<(SubjectRow, [u8; 32])>,
     /// Known subjects whose records gained attributes or contact points.
     pub updated_subjects: Vec<SubjectRow>,
-    /// New blind indexes.
-    pub lookups: Vec<(BlindIndex, SubjectId)>,
+    /// Blind indexes claimed for a row that turned out to be a known
+    /// person: they now find that person.
+    pub reassigned: Vec<(BlindIndex, SubjectId)>,
     /// Members of the list: subject and first row number.
     pub members: Vec<(SubjectId, u64)>,
     /// Rejected rows.
@@ -58,12 +59,17 @@ pub trait ImportSession: Send {
     /// The id the list will have once committed.
     fn list_id(&self) -> ListId;
 
-    /// The subjects (of this controller, including those this import wrote
-    /// earlier) that any of `blinds` finds, with the blind that found each.
-    async fn known(
+    /// Records blind indexes for the subjects named, except those another
+    /// subject of the controller (stored, or written earlier by this import)
+    /// holds already: those are returned with their holder. One index
+    /// operation per identifier finds known people and records new ones.
+    async fn claim(
         &mut self,
-        blinds: &[BlindIndex],
-    ) -> Result<Vec<(BlindIndex, Subject)>, StorageError>;
+        lookups: &[(BlindIndex, SubjectId)],
+    ) -> Result<Vec<(BlindIndex, SubjectId)>, StorageError>;
+
+    /// The records of subjects of this controller, as this import sees them.
+    async fn subjects(&mut self, ids: &[SubjectId]) -> Result<Vec<Subject>, StorageError>;
 
     /// Writes one batch.
     async fn write(&mut self, batch: &ImportBatch) -> Result<(), StorageError>;
@@ -105,10 +111,11 @@ pub struct ListPurge {
 /// Lead lists.
 #[async_trait]
 pub trait ListRepository: Send + Sync {
-    /// Starts an import for `controller`.
+    /// Starts an import for `controller` of the list that will be `list`.
     async fn begin_import(
         &self,
         controller: ControllerId,
+        list: ListId,
     ) -> Result<Box<dyn ImportSession>, StorageError>;
 
     /// One list of `controller`.

@@ -29,17 +29,100 @@ macro_rules! __impl_list_sql {
                 self.list
             }
 
-            async fn known(
+            async fn claim(
                 &mut self,
-                blinds: &[::tutela_domain::BlindIndex],
-            ) -> Result<Vec<(::tutela_domain::BlindIndex, ::tutela_domain::Subject)>, $crate::StorageError> {
-                <$store>::subjects_by_blinds(&mut *self.tx, self.controller, blinds).await
+                lookups: &[(::tutela_domain::BlindIndex, ::tutela_domain::SubjectId)],
+            ) -> Result<Vec<(::tutela_domain::BlindIndex, ::tutela_domain::SubjectId)>, $crate::StorageError> {
+                let mut sorted: Vec<&(::tutela_domain::BlindIndex, ::tutela_domain::SubjectId)> =
+                    lookups.iter().collect();
+                // Key order keeps the index pages an import touches few and warm.
+                sorted.sort_unstable();
+                let mut taken = Vec::new();
+                for chunk in sorted.chunks($crate::ROWS_PER_STATEMENT) {
+                    let mut q = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO subject_lookups (controller_id, blind, subject_id) ",
+                    );
+                    q.push_values(chunk, |mut b, (blind, subject)| {
+                        b.push_bind(self.controller.0)
+                            .push_bind(blind.0.as_slice())
+                            .push_bind(subject.0);
+                    });
+                    // Rows affected, not RETURNING: the common case (nothing
+                    // held) then costs no result rows at all.
+                    q.push(" ON CONFLICT DO NOTHING");
+                    let inserted = q
+                        .build()
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err($storage_error)?
+                        .rows_affected();
+                    if usize::try_from(inserted).is_ok_and(|n| n == chunk.len()) {
+                        continue;
+                    }
+                    let mut q = ::sqlx::QueryBuilder::<$db>::new(
+                        "SELECT blind, subject_id FROM subject_lookups WHERE controller_id = ",
+                    );
+                    q.push_bind(self.controller.0).push(" AND blind IN (");
+                    let mut list = q.separated(", ");
+                    for (blind, _) in chunk {
+                        list.push_bind(blind.0.as_slice());
+                    }
+                    q.push(")");
+                    let rows: Vec<(Vec<u8>, ::uuid::Uuid)> =
+                        q.build_query_as().fetch_all(&mut *self.tx).await.map_err($storage_error)?;
+                    for (blind, holder) in rows {
+                        let blind: [u8; 16] = blind
+                            .try_into()
+                            .map_err(|_| $crate::corrupt("subject_lookups.blind"))?;
+                        let blind = ::tutela_domain::BlindIndex(blind);
+                        // Held by someone other than the claimant.
+                        if chunk.iter().any(|(b, claimant)| *b == blind && claimant.0 != holder) {
+                            taken.push((blind, ::tutela_domain::SubjectId(holder)));
+                        }
+                    }
+                }
+                Ok(taken)
+            }
+
+            async fn subjects(
+                &mut self,
+                ids: &[::tutela_domain::SubjectId],
+            ) -> Result<Vec<::tutela_domain::Subject>, $crate::StorageError> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks($crate::ROWS_PER_STATEMENT) {
+                    let mut q = ::sqlx::QueryBuilder::<$db>::new(
+                        "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
+                         WHERE controller_id = ",
+                    );
+                    q.push_bind(self.controller.0).push(" AND id IN (");
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id.0);
+                    }
+                    q.push(")");
+                    let rows: Vec<$crate::SubjectTuple> =
+                        q.build_query_as().fetch_all(&mut *self.tx).await.map_err($storage_error)?;
+                    for row in rows {
+                        out.push($crate::subject_from_row(row)?);
+                    }
+                }
+                Ok(out)
             }
 
             async fn write(&mut self, batch: &$crate::ImportBatch) -> Result<(), $crate::StorageError> {
                 <$store>::insert_subject_rows(&mut self.tx, self.controller, &batch.new_subjects).await?;
                 <$store>::update_subject_rows(&mut self.tx, self.controller, &batch.updated_subjects).await?;
-                <$store>::insert_lookups(&mut self.tx, self.controller, &batch.lookups).await?;
+                for (blind, subject) in &batch.reassigned {
+                    ::sqlx::query(
+                        "UPDATE subject_lookups SET subject_id = $1 WHERE controller_id = $2 AND blind = $3",
+                    )
+                    .bind(subject.0)
+                    .bind(self.controller.0)
+                    .bind(blind.0.as_slice())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err($storage_error)?;
+                }
                 for chunk in batch.members.chunks($crate::ROWS_PER_STATEMENT) {
                     let mut q = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO list_members (list_id, subject_id, row_number) ",
@@ -143,14 +226,11 @@ macro_rules! __impl_list_sql {
             async fn begin_import(
                 &self,
                 controller: ::tutela_domain::ControllerId,
+                list: ::tutela_domain::ListId,
             ) -> Result<Box<dyn $crate::ImportSession>, $crate::StorageError> {
                 let mut tx = self.begin_write().await?;
                 Self::tune_import(&mut tx, controller).await?;
-                Ok(Box::new(ListImportTx {
-                    tx,
-                    controller,
-                    list: ::tutela_domain::ListId::generate(),
-                }))
+                Ok(Box::new(ListImportTx { tx, controller, list }))
             }
 
             async fn lead_list(

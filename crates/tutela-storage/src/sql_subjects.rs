@@ -30,17 +30,14 @@ macro_rules! __impl_subject_sql {
                 Ok(())
             }
 
-            /// Inserts blind indexes in key order, which keeps the index
-            /// pages an import touches few and warm.
+            /// Inserts blind indexes; one already held is a conflict on
+            /// `contact point`.
             async fn insert_lookups(
                 tx: &mut ::sqlx::Transaction<'static, $db>,
                 controller: ::tutela_domain::ControllerId,
                 lookups: &[(::tutela_domain::BlindIndex, ::tutela_domain::SubjectId)],
             ) -> Result<(), $crate::StorageError> {
-                let mut sorted: Vec<&(::tutela_domain::BlindIndex, ::tutela_domain::SubjectId)> =
-                    lookups.iter().collect();
-                sorted.sort_unstable();
-                for chunk in sorted.chunks($crate::ROWS_PER_STATEMENT) {
+                for chunk in lookups.chunks($crate::ROWS_PER_STATEMENT) {
                     let mut q = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO subject_lookups (controller_id, blind, subject_id) ",
                     );
@@ -49,7 +46,6 @@ macro_rules! __impl_subject_sql {
                             .push_bind(blind.0.as_slice())
                             .push_bind(subject.0);
                     });
-                    q.push(" ON CONFLICT DO NOTHING");
                     q.build().execute(&mut **tx).await.map_err($storage_error)?;
                 }
                 Ok(())
@@ -124,42 +120,6 @@ macro_rules! __impl_subject_sql {
                         .map_err($storage_error)?;
                 }
                 Ok(true)
-            }
-
-            /// The subjects of `controller` found by any of `blinds`.
-            async fn subjects_by_blinds(
-                conn: &mut <$db as ::sqlx::Database>::Connection,
-                controller: ::tutela_domain::ControllerId,
-                blinds: &[::tutela_domain::BlindIndex],
-            ) -> Result<Vec<(::tutela_domain::BlindIndex, ::tutela_domain::Subject)>, $crate::StorageError> {
-                let mut out = Vec::new();
-                for chunk in blinds.chunks($crate::ROWS_PER_STATEMENT) {
-                    let mut q = ::sqlx::QueryBuilder::<$db>::new(
-                        "SELECT l.blind, s.controller_id, s.id, s.created_at, s.updated_at, s.record \
-                         FROM subject_lookups l JOIN subject_records s \
-                           ON s.controller_id = l.controller_id AND s.id = l.subject_id \
-                         WHERE l.controller_id = ",
-                    );
-                    q.push_bind(controller.0);
-                    q.push(" AND l.blind IN (");
-                    let mut list = q.separated(", ");
-                    for blind in chunk {
-                        list.push_bind(blind.0.as_slice());
-                    }
-                    q.push(")");
-                    let rows: Vec<(Vec<u8>, ::uuid::Uuid, ::uuid::Uuid, i64, i64, String)> =
-                        q.build_query_as().fetch_all(&mut *conn).await.map_err($storage_error)?;
-                    for (blind, controller_id, id, created, updated, record) in rows {
-                        let blind: [u8; 16] = blind
-                            .try_into()
-                            .map_err(|_| $crate::corrupt("subject_lookups.blind"))?;
-                        out.push((
-                            ::tutela_domain::BlindIndex(blind),
-                            $crate::subject_from_row((controller_id, id, created, updated, record))?,
-                        ));
-                    }
-                }
-                Ok(out)
             }
         }
 

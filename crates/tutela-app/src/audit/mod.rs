@@ -64,14 +64,29 @@ impl App {
         event: AuditEvent,
         operation: impl Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
-        self.record(vec![event.clone()]).await?;
+        self.audited_on(vec![event], operation).await
+    }
+
+    /// [`App::audited`] for several events (one per subject reached).
+    pub(crate) async fn audited_on<T>(
+        &self,
+        events: Vec<AuditEvent>,
+        operation: impl Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        self.record(events.clone()).await?;
         match operation.await {
             Ok(value) => Ok(value),
             Err(e) => {
-                let mut failed = event;
-                failed.instant = self.clock.now();
-                failed.outcome = tutela_domain::audit::Outcome::denied(e.code());
-                if let Err(audit) = self.record(vec![failed]).await {
+                let now = self.clock.now();
+                let failed = events
+                    .into_iter()
+                    .map(|mut failed| {
+                        failed.instant = now;
+                        failed.outcome = tutela_domain::audit::Outcome::denied(e.code());
+                        failed
+                    })
+                    .collect();
+                if let Err(audit) = self.record(failed).await {
                     tracing::error!(
                         code = audit.code(),
                         "recording a failed operation's outcome failed"

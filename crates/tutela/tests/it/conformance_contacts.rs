@@ -48,6 +48,14 @@ fn list(controller: ControllerId, id: ListId, digest: u8, accepted: u64) -> Lead
     }
 }
 
+async fn claim_all(session: &mut Box<dyn tutela_storage::ImportSession>, people: &[Subject]) {
+    let claims: Vec<_> = people
+        .iter()
+        .flat_map(|s| s.blinds().map(move |b| (b, s.id)))
+        .collect();
+    assert!(session.claim(&claims).await.unwrap().is_empty());
+}
+
 pub async fn subjects_are_found_by_blind_index_and_erased_with_everything(store: Arc<dyn Store>) {
     let a = controller(&store, "A").await;
     let b = controller(&store, "B").await;
@@ -99,31 +107,25 @@ pub async fn imports_are_all_or_nothing_and_once_per_content(store: Arc<dyn Stor
     let people: Vec<Subject> = (0..450).map(|i| subject(a.id, &format!("P{i}"))).collect();
 
     // Dropped without commit: nothing stays.
-    let mut session = store.begin_import(a.id).await.unwrap();
+    let mut session = store.begin_import(a.id, ListId::generate()).await.unwrap();
     let batch = ImportBatch {
         new_subjects: people.iter().map(|s| (row(s), [5; 32])).collect(),
-        lookups: people
-            .iter()
-            .flat_map(|s| s.blinds().map(move |b| (b, s.id)))
-            .collect(),
         members: people.iter().map(|s| (s.id, 1)).collect(),
         ..ImportBatch::default()
     };
+    claim_all(&mut session, &people).await;
     session.write(&batch).await.unwrap();
     drop(session);
     assert!(store.subjects(a.id, None, 10).await.unwrap().is_empty());
     assert!(store.lead_lists(a.id).await.unwrap().is_empty());
 
     // Committed: everything, with the rejection report.
-    let mut session = store.begin_import(a.id).await.unwrap();
+    let mut session = store.begin_import(a.id, ListId::generate()).await.unwrap();
     let list_id = session.list_id();
+    claim_all(&mut session, &people).await;
     session
         .write(&ImportBatch {
             new_subjects: people.iter().map(|s| (row(s), [5; 32])).collect(),
-            lookups: people
-                .iter()
-                .flat_map(|s| s.blinds().map(move |b| (b, s.id)))
-                .collect(),
             members: people
                 .iter()
                 .enumerate()
@@ -138,13 +140,19 @@ pub async fn imports_are_all_or_nothing_and_once_per_content(store: Arc<dyn Stor
         })
         .await
         .unwrap();
-    // What this import wrote is visible to its own later batches.
+    // What this import wrote is visible to its own later batches: a claim
+    // of a held identifier names its holder, a new one is taken.
     let first = people[0].blinds().next().unwrap();
-    let known = session
-        .known(&[first, BlindIndex([0xee; 16])])
+    let newcomer = SubjectId::generate();
+    let held = session
+        .claim(&[(first, newcomer), (BlindIndex([0xee; 16]), newcomer)])
         .await
         .unwrap();
-    assert_eq!(known, vec![(first, people[0].clone())]);
+    assert_eq!(held, vec![(first, people[0].id)]);
+    assert_eq!(
+        session.subjects(&[people[0].id, newcomer]).await.unwrap(),
+        vec![people[0].clone()]
+    );
     let committed = list(a.id, list_id, 1, 450);
     session.commit(&committed, "operator").await.unwrap();
     assert_eq!(
@@ -176,7 +184,7 @@ pub async fn imports_are_all_or_nothing_and_once_per_content(store: Arc<dyn Stor
     );
 
     // The same content again is a conflict, and writes nothing.
-    let mut again = store.begin_import(a.id).await.unwrap();
+    let mut again = store.begin_import(a.id, ListId::generate()).await.unwrap();
     let extra = subject(a.id, "Extra");
     again
         .write(&ImportBatch {
@@ -196,15 +204,12 @@ pub async fn imports_are_all_or_nothing_and_once_per_content(store: Arc<dyn Stor
 pub async fn art14_notices_fall_due_and_expired_lists_are_purged(store: Arc<dyn Store>) {
     let a = controller(&store, "A").await;
     let people: Vec<Subject> = (0..3).map(|i| subject(a.id, &format!("P{i}"))).collect();
-    let mut session = store.begin_import(a.id).await.unwrap();
+    let mut session = store.begin_import(a.id, ListId::generate()).await.unwrap();
     let list_id = session.list_id();
+    claim_all(&mut session, &people).await;
     session
         .write(&ImportBatch {
             new_subjects: people.iter().map(|s| (row(s), [5; 32])).collect(),
-            lookups: people
-                .iter()
-                .flat_map(|s| s.blinds().map(move |b| (b, s.id)))
-                .collect(),
             members: people
                 .iter()
                 .enumerate()
