@@ -16,6 +16,7 @@ mod error;
 pub mod grants;
 mod keys;
 mod lists;
+mod notices;
 mod passwords;
 mod setup;
 mod subjects;

@@ -25,6 +25,7 @@ pub mod ids;
 pub mod lead_list;
 pub mod list_import;
 pub mod masking;
+pub mod notice;
 pub mod registry;
 pub mod secret;
 pub mod setup;
@@ -63,6 +64,7 @@ pub use list_import::{
     CellError, ColumnMapping, ColumnTarget, MappedColumn, ParsedRow, ResolvedMapping,
 };
 pub use masking::{Viewer, Visibility, mask, visibility};
+pub use notice::{Language, NoticeDraft, NoticePurpose, NoticeText, PublishedNotice, SpokenNotice};
 pub use registry::{Registry, VoidingRule, default_voiding_rules};
 pub use secret::{Secret, SecretDigest};
 pub use setup::{SETUP_TOKEN_VALIDITY, SetupToken};

@@ -17,6 +17,7 @@ mod router;
 mod routes;
 mod serve;
 mod tls;
+mod upload;
 
 pub use axum::http::HeaderName;
 pub use error::{ApiError, ErrorBody};

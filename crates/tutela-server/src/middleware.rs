@@ -51,8 +51,14 @@ pub(crate) async fn observe(
     );
     let started = Instant::now();
 
+    let upload = method == "POST" && route == crate::routes::LIST_IMPORT;
+    let timeout = if upload {
+        std::time::Duration::MAX
+    } else {
+        limits.timeout
+    };
     let response = async {
-        match tokio::time::timeout(limits.timeout, next.run(req)).await {
+        match tokio::time::timeout(timeout, next.run(req)).await {
             Ok(response) => response,
             Err(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

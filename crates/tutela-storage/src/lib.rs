@@ -24,6 +24,7 @@ mod sql_clients;
 mod sql_consent;
 mod sql_controllers;
 mod sql_lists;
+mod sql_notices;
 mod sql_sessions;
 mod sql_setup;
 mod sql_subjects;
@@ -40,8 +41,8 @@ pub use audit_segment::{
 };
 pub use error::StorageError;
 pub use lists::{
-    ConsentRepository, ImportBatch, ImportSession, ListPurge, ListRepository, NoticeDue, Rejection,
-    SubjectRow,
+    ConsentRepository, ImportBatch, ImportSession, ListPurge, ListRepository, NoticeDue,
+    NoticeRepository, Rejection, SubjectRow,
 };
 pub use repositories::{
     ClientRepository, ControllerRepository, Credentials, Health, NewApiToken, NewSession,
@@ -60,6 +61,6 @@ pub use rows::{
 };
 pub use rows_lists::{
     ConsentEventTuple, LeadListTuple, RegistrationTuple, consent_event_from_row, json_text,
-    lead_list_from_row, registration_from_row,
+    json_value, lead_list_from_row, registration_from_row,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

@@ -230,3 +230,26 @@ pub trait ConsentRepository: Send + Sync {
         at: Timestamp,
     ) -> Result<(Vec<ConsentEvent>, Vec<RegistryRegistration>), StorageError>;
 }
+
+/// Privacy notices: published versions are kept, never changed.
+#[async_trait]
+pub trait NoticeRepository: Send + Sync {
+    /// Stores `content` as the next version of `controller`'s notice in
+    /// `language` and returns that version (1 for the first).
+    async fn publish_notice(
+        &self,
+        controller: ControllerId,
+        language: tutela_domain::Language,
+        content: &tutela_domain::NoticeDraft,
+        at: Timestamp,
+        by: &str,
+    ) -> Result<u32, StorageError>;
+
+    /// One version of a notice, or the latest when `version` is `None`.
+    async fn privacy_notice(
+        &self,
+        controller: ControllerId,
+        language: tutela_domain::Language,
+        version: Option<u32>,
+    ) -> Result<Option<tutela_domain::PublishedNotice>, StorageError>;
+}

@@ -409,6 +409,7 @@ pub trait Store:
     + SubjectRepository
     + crate::ListRepository
     + crate::ConsentRepository
+    + crate::NoticeRepository
     + crate::AuditAppend
     + crate::AuditRead
     + Debug
@@ -426,6 +427,7 @@ impl<T> Store for T where
         + SubjectRepository
         + crate::ListRepository
         + crate::ConsentRepository
+        + crate::NoticeRepository
         + crate::AuditAppend
         + crate::AuditRead
         + Debug

@@ -152,3 +152,11 @@ pub fn json_text<T: serde::Serialize>(
         detail: format!("{column} does not serialise"),
     })
 }
+
+/// A JSON text column read back.
+pub fn json_value<T: serde::de::DeserializeOwned>(
+    text: &str,
+    column: &str,
+) -> Result<T, StorageError> {
+    serde_json::from_str(text).map_err(|_| corrupt(column))
+}

@@ -236,7 +236,10 @@ fn instant(micros: i64) -> Result<Timestamp, String> {
 
 /// An application over the configured store and data directory, for the
 /// commands that record what the operator does.
-async fn operator_app(settings: &Settings, clock: Arc<dyn Clock>) -> Result<App, AuditCmdError> {
+pub async fn operator_app(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<App, AuditCmdError> {
     let data_dir = settings
         .prepare_data_dir()
         .map_err(|e| fail("data directory", e))?;

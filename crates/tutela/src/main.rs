@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use tutela::audit_cmd;
 use tutela::config::{LogFormat, Settings, Sources};
 use tutela::serve::start;
+use tutela::{audit_cmd, lists_cmd};
 use tutela_domain::SystemClock;
 
 /// Tutela: the privacy core for contact centres.
@@ -39,6 +39,46 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Lead lists: import into a running server; purge expired lists.
+    Lists {
+        #[command(subcommand)]
+        command: ListsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ListsCommand {
+    /// Upload a CSV lead list to a running server with its metadata (name,
+    /// provenance, column mapping), showing progress, then print a summary.
+    /// All accepted rows or none; running it again is safe.
+    Import {
+        /// The server's base URL.
+        #[arg(long, env = "TUTELA_SERVER", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Bearer token (a session, or a machine client's `tmc_` token).
+        #[arg(long, env = "TUTELA_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The controller whose list it is.
+        #[arg(long)]
+        controller: uuid::Uuid,
+        /// The declared purpose of the import.
+        #[arg(long)]
+        purpose: String,
+        /// JSON file: name, provenance, mapping, optional expiry_days and default_region.
+        #[arg(long)]
+        metadata: PathBuf,
+        /// Write the rejection report (row, column, reason) to this CSV file.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Purge lists whose rental has expired: memberships, reports, and people
+    /// no list or consent keeps (what `tutela serve` does hourly).
+    Purge {
+        #[command(flatten)]
+        store: StoreArgs,
     },
 }
 
@@ -151,6 +191,10 @@ fn main() -> ExitCode {
             | AuditCommand::Events { store, .. }
             | AuditCommand::Checkpoint { store, .. } => Some(store),
         },
+        Command::Lists { command } => match command {
+            ListsCommand::Purge { store } => Some(store),
+            ListsCommand::Import { .. } => None,
+        },
         Command::CheckConfig => None,
     };
     if let Some(store) = store_args {
@@ -181,6 +225,46 @@ fn main() -> ExitCode {
         }
         Command::Serve { .. } => run_serve(&settings),
         Command::Audit { command } => run_audit(&settings, command),
+        Command::Lists { command } => run_lists(&settings, command),
+    }
+}
+
+fn run_lists(settings: &Settings, command: ListsCommand) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let result = runtime.block_on(async {
+        match command {
+            ListsCommand::Import {
+                server,
+                token,
+                controller,
+                purpose,
+                metadata,
+                rejects,
+                file,
+            } => {
+                let target = lists_cmd::ImportTarget {
+                    server,
+                    token,
+                    controller,
+                    purpose,
+                };
+                lists_cmd::import(&target, &metadata, &file, rejects.as_deref()).await
+            }
+            ListsCommand::Purge { .. } => lists_cmd::purge(settings, Arc::new(SystemClock)).await,
+        }
+    });
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(text) => {
+            eprintln!("tutela: {text}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -74,6 +74,7 @@ pub struct Running {
     /// The one-time setup token, when no user exists yet.
     pub setup_token: Option<SetupToken>,
     task: JoinHandle<Result<(), ServeError>>,
+    retention: JoinHandle<()>,
 }
 
 /// Prepares storage and starts serving `settings.listen` in a background task
@@ -112,6 +113,7 @@ pub async fn start(
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();
     let task = tokio::spawn(serve(listener, routes, tls, shutdown));
+    let retention = tokio::spawn(purge_lists_hourly(app.clone()));
     tracing::info!(%local_addr, tls = is_tls, backend = app.store().backend(), "tutela is serving");
     Ok(Running {
         local_addr,
@@ -119,7 +121,27 @@ pub async fn start(
         app,
         setup_token,
         task,
+        retention,
     })
+}
+
+/// The retention job for lead lists: purges expired lists every hour (the
+/// first run a minute after start). A failed run is logged and retried at
+/// the next hour; the job stops with the server.
+async fn purge_lists_hourly(app: App) {
+    let mut every = tokio::time::interval_at(
+        tokio::time::Instant::now() + std::time::Duration::from_secs(60),
+        std::time::Duration::from_secs(3600),
+    );
+    loop {
+        every.tick().await;
+        if let Err(e) = app.purge_expired_lists().await {
+            tracing::error!(
+                code = e.code(),
+                "purging expired lead lists failed; retrying in an hour"
+            );
+        }
+    }
 }
 
 impl Running {
@@ -133,6 +155,7 @@ impl Running {
     /// then closes storage.
     pub async fn finished(self) -> Result<(), StartError> {
         let served = self.task.await;
+        self.retention.abort();
         self.app.store().close().await;
         match served {
             Ok(result) => Ok(result?),

@@ -277,6 +277,46 @@ impl App {
         Ok((list, rejections))
     }
 
+    /// A page of a list's members, for use (a dialer loading a campaign):
+    /// refused with `list_expired` once the list's rental has expired or it
+    /// was purged.
+    pub async fn list_members(
+        &self,
+        grant: &TenantGrant<ReadLists>,
+        id: ListId,
+        after: Option<SubjectId>,
+        limit: u32,
+    ) -> Result<Vec<SubjectId>, AppError> {
+        let list = self
+            .store
+            .lead_list(grant.controller(), id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let now = self.clock.now();
+        if !list.usable_at(now) {
+            self.record(vec![{
+                let mut e = list_event(grant, Action::ListRead, Some(id), now)?;
+                e.outcome = Outcome::denied("list_expired");
+                e
+            }])
+            .await?;
+            return Err(AppError::Conflict {
+                code: "list_expired",
+                message: "the list has expired (its rental ended or it was purged): it can no longer be used",
+            });
+        }
+        let members = self
+            .store
+            .list_members(grant.controller(), id, after, limit.clamp(1, 10_000))
+            .await?;
+        let mut events = self
+            .subject_events(grant, Action::ListRead, &members)
+            .await?;
+        events.push(list_event(grant, Action::ListRead, Some(id), now)?);
+        self.record(events).await?;
+        Ok(members)
+    }
+
     /// Outstanding art. 14 notices of the grant's controller that are due
     /// now (a month after acquisition, or since a first contact), oldest first.
     pub async fn notices_overdue(

@@ -5,16 +5,23 @@
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod clients;
+pub(crate) mod consent;
 pub(crate) mod controllers;
 pub(crate) mod health;
+pub(crate) mod lists;
 pub(crate) mod setup;
 pub(crate) mod subjects;
 pub(crate) mod users;
 pub(crate) mod views;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use tutela_app::App;
+
+/// The list upload: streamed, so the request timeout does not apply to it
+/// (a ten-million-row file takes minutes to send).
+pub(crate) const LIST_IMPORT: &str = "/v1/controllers/{controller_id}/lists";
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +162,80 @@ fn routes() -> Routes {
             "/v1/controllers/{controller_id}/subjects/{subject_id}",
             Tenant,
             delete(subjects::erase),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/subjects/{subject_id}/consents",
+            Tenant,
+            post(consent::record),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/subjects/{subject_id}/consents",
+            Tenant,
+            get(consent::history),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/subjects/{subject_id}/consents/state",
+            Tenant,
+            get(consent::state),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/subjects/{subject_id}/registrations",
+            Tenant,
+            post(consent::register),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/subjects/{subject_id}/art14",
+            Tenant,
+            post(consent::art14),
+        )
+        .add(
+            "POST",
+            LIST_IMPORT,
+            Tenant,
+            // A list is as large as it is: the upload is streamed, so no
+            // body limit applies (the import reads it in bounded batches).
+            post(lists::import).layer(DefaultBodyLimit::disable()),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/lists",
+            Tenant,
+            get(lists::list),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/lists/{list_id}",
+            Tenant,
+            get(lists::get),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/lists/{list_id}/members",
+            Tenant,
+            get(lists::members),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/art14/overdue",
+            Tenant,
+            get(lists::overdue),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/privacy-notices/{language}",
+            Tenant,
+            post(consent::publish),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/privacy-notices/{language}",
+            Tenant,
+            get(consent::notice),
         )
         .add("GET", "/v1/audit/{chain}/events", Audit, get(audit::events))
         .add(

@@ -52,12 +52,27 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             .as_str()
             .unwrap()
             .to_owned();
+        let importer = s.client_token(&s.a, &["lists.import"]).await;
+        let (status, imported) = s
+            .server
+            .import_list(
+                &importer,
+                &s.a,
+                "telemarketing",
+                &crate::contacts::metadata("2026-11-01T00:00:00Z"),
+                b"Nome,Telefono,Email\nMaria Bianchi,3471112233,\n".to_vec(),
+            )
+            .await;
+        assert_eq!(status, 201, "{imported}");
+        let list_id = imported["list"]["id"].as_str().unwrap().to_owned();
         let real = [
             ("controller_id", s.a.as_str()),
             ("subject_id", subject.as_str()),
             ("client_id", client_id.as_str()),
             ("user_id", owner.id.as_str()),
             ("chain", s.a.as_str()),
+            ("list_id", list_id.as_str()),
+            ("language", "it"),
         ];
         let missing = uuid::Uuid::now_v7().to_string();
         let fake = [
@@ -66,6 +81,8 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             ("client_id", missing.as_str()),
             ("user_id", missing.as_str()),
             ("chain", missing.as_str()),
+            ("list_id", missing.as_str()),
+            ("language", "it"),
         ];
         let public = [
             ("GET", "/healthz"),

@@ -35,7 +35,7 @@ fn verify(args: &[&str]) -> (bool, String) {
 
 impl Scenario {
     /// A DPO of `controller`, attested and MFA-enrolled, signed in.
-    async fn dpo(&self, username: &str, controller: &str) -> Staff {
+    pub async fn dpo(&self, username: &str, controller: &str) -> Staff {
         let pending = self.staff(username, "dpo", controller, true).await;
         let (status, enrol) = self
             .server

@@ -17,7 +17,7 @@ use tutela_storage_sqlite::SqliteStore;
 const ROUNDS: usize = 50;
 const CLIENTS: usize = 8;
 
-fn serve(data_dir: &std::path::Path) -> (std::process::Child, String) {
+pub fn serve(data_dir: &std::path::Path) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tutela"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -52,7 +52,7 @@ async fn stored_request_ids(store: &Arc<dyn Store>) -> HashSet<String> {
 async fn every_acknowledged_event_survives_sigkill_and_the_chain_verifies_each_time() {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("data");
-    let client = reqwest::Client::builder()
+    let client = crate::support::http_client_builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();

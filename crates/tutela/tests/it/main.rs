@@ -25,6 +25,8 @@ mod conformance;
 mod conformance_access;
 mod conformance_audit;
 mod conformance_contacts;
+mod contacts;
+mod import_crash;
 mod logs;
 mod scenario;
 mod serve_binary;

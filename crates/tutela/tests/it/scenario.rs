@@ -119,6 +119,37 @@ impl Scenario {
         id
     }
 
+    /// A controller with the given agreement terms.
+    pub async fn controller_with(&self, name: &str, agreement: Value) -> String {
+        let (status, body) = self
+            .admin_call(
+                "POST",
+                "/v1/controllers",
+                json!({"name": name, "country": "IT", "dpo_contact": "dpo@example.com"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["id"].as_str().unwrap().to_owned();
+        let (status, body) = self
+            .admin_call("PUT", &format!("/v1/controllers/{id}/agreement"), agreement)
+            .await;
+        assert_eq!(status, 201, "{body}");
+        id
+    }
+
+    /// A machine client of `controller` with `capabilities`; its token.
+    pub async fn client_token(&self, controller: &str, capabilities: &[&str]) -> String {
+        let (status, body) = self
+            .admin_call(
+                "POST",
+                &format!("/v1/controllers/{controller}/clients"),
+                json!({"name": "crm", "kind": "crm", "capabilities": capabilities, "expires_at": "2027-01-01T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
     pub async fn admin_call(&self, method: &str, path: &str, body: Value) -> (u16, Value) {
         self.server
             .call(method, path, Some(&self.admin), Some(body))
@@ -234,6 +265,38 @@ impl TestServer {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Uploads a lead list: `metadata` then `file`, as `tutela lists import` does.
+    pub async fn import_list(
+        &self,
+        token: &str,
+        controller: &str,
+        purpose: &str,
+        metadata: &Value,
+        file: Vec<u8>,
+    ) -> (u16, Value) {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "metadata",
+                reqwest::multipart::Part::text(metadata.to_string()),
+            )
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(file).file_name("list.csv"),
+            );
+        let response = self
+            .client
+            .post(self.url(&format!(
+                "/v1/controllers/{controller}/lists?purpose={purpose}"
+            )))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }

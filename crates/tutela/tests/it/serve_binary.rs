@@ -54,7 +54,7 @@ async fn serve_prints_the_setup_token_answers_and_stops_gracefully() {
     assert!(work.path().join("tutela-data/keys/root.key").is_file());
     assert!(work.path().join("tutela-data/blobs").is_dir());
 
-    let client = reqwest::Client::new();
+    let client = crate::support::http_client();
     for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
         let response = client.get(format!("{base}{path}")).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");

@@ -179,7 +179,7 @@ impl TestServer {
         Self {
             running: Some(running),
             base,
-            client: reqwest::Client::new(),
+            client: http_client(),
             _db: db,
             stop: Some(stop),
         }
@@ -348,4 +348,17 @@ pub async fn all_audit_records(
         }
     }
     (records, terms)
+}
+
+/// An HTTP client for tests. The binary's reqwest is built without a TLS
+/// crypto provider of its own (one provider in the build: ring), so one is
+/// installed first, as `tutela lists import` does.
+pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().unwrap()
+}
+
+/// [`http_client`]'s builder, for tests that set timeouts.
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }

@@ -59,7 +59,7 @@ async fn serves_https_from_configured_files() {
     assert!(response.contains(r#"{"status":"ok"}"#), "{response}");
 
     // Plain HTTP on the TLS port gets no answer.
-    let plain = reqwest::Client::new()
+    let plain = crate::support::http_client()
         .get(format!("http://{}/healthz", server.running().local_addr))
         .timeout(std::time::Duration::from_secs(5))
         .send()
