@@ -5,7 +5,7 @@ use tutela_domain::audit::{Action, ObjectKind, ObjectRef};
 use tutela_domain::{
     AccessDenied, AgreementViolation, Channel, ConsentAction, ConsentEvent, ConsentEventId,
     ConsentQuery, ConsentState, Evidence, Label, Purpose, Registry, RegistryRegistration,
-    SubjectId, Timestamp, consent_state,
+    SubjectId, Timestamp, consent_state, voiding_possible,
 };
 
 use crate::grants::{ReadConsent, RecordConsent, TenantGrant, TenantPermission};
@@ -176,10 +176,23 @@ impl App {
         at: Option<Timestamp>,
     ) -> Result<ConsentState, AppError> {
         let at = at.unwrap_or_else(|| self.clock.now());
-        let (events, registrations) = self
+        let last = self
             .store
-            .consent_history(controller, subject, purpose, channel, at)
+            .last_consent_event(controller, subject, purpose, channel, at)
             .await?;
+        // Registrations matter only to a grant with a registration after it
+        // that a rule could void; otherwise one query answered.
+        let voidable = last.as_ref().is_some_and(|(e, later)| {
+            e.action == ConsentAction::Granted
+                && *later > 0
+                && voiding_possible(&self.voiding_rules, channel, direct_marketing)
+        });
+        let registrations = if voidable {
+            self.store.registrations(controller, subject, at).await?
+        } else {
+            Vec::new()
+        };
+        let events: Vec<ConsentEvent> = last.into_iter().map(|(e, _)| e).collect();
         Ok(consent_state(
             &events,
             &registrations,

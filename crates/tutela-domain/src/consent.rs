@@ -199,6 +199,14 @@ pub struct ConsentQuery<'a> {
     pub at: Timestamp,
 }
 
+/// Whether any rule could void a grant on `channel` for a purpose that is
+/// (or is not) direct marketing: when none can, registrations need not be read.
+pub fn voiding_possible(rules: &[VoidingRule], channel: Channel, direct_marketing: bool) -> bool {
+    rules.iter().any(|rule| {
+        rule.channels.contains(&channel) && (direct_marketing || !rule.direct_marketing_only)
+    })
+}
+
 /// The state at `query.at`, from one subject's events and registrations.
 ///
 /// The last event for the purpose and channel given at or before the instant
@@ -234,8 +242,11 @@ pub fn consent_state(
                 .filter(|r| {
                     rules.iter().any(|rule| {
                         rule.registry == r.registry
-                            && rule.channels.contains(&query.channel)
-                            && (query.direct_marketing || !rule.direct_marketing_only)
+                            && voiding_possible(
+                                std::slice::from_ref(rule),
+                                query.channel,
+                                query.direct_marketing,
+                            )
                     })
                 })
                 .min_by_key(|r| r.at);

@@ -49,7 +49,7 @@ pub use client::MachineClient;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use consent::{
     Channel, ConsentAction, ConsentEvent, ConsentQuery, ConsentState, Evidence,
-    RegistryRegistration, consent_state,
+    RegistryRegistration, consent_state, voiding_possible,
 };
 pub use contact::{ContactKind, ContactPoint, EmailAddress, PhoneNumber};
 pub use controller::Controller;

@@ -94,7 +94,7 @@ CREATE TABLE consent_events (
     collected_by    TEXT   NOT NULL,
     collected_where TEXT   NOT NULL
 );
-CREATE INDEX consent_events_by_subject ON consent_events (controller_id, subject_id, purpose, channel, at);
+CREATE INDEX consent_events_by_subject ON consent_events (controller_id, subject_id, purpose, channel, at, id);
 CREATE TRIGGER consent_events_no_update BEFORE UPDATE ON consent_events
     FOR EACH ROW EXECUTE FUNCTION refuse_update();
 

@@ -60,7 +60,7 @@ pub use rows::{
     terms_from_aggregates, terms_json, timestamp, user_as_stored, user_from_row,
 };
 pub use rows_lists::{
-    ConsentEventTuple, LeadListTuple, RegistrationTuple, consent_event_from_row, json_text,
-    json_value, lead_list_from_row, registration_from_row,
+    ConsentEventTuple, ConsentEventWithLater, LeadListTuple, RegistrationTuple,
+    consent_event_from_row, json_text, json_value, lead_list_from_row, registration_from_row,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

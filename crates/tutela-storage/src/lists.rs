@@ -219,16 +219,27 @@ pub trait ConsentRepository: Send + Sync {
         subject: SubjectId,
     ) -> Result<Vec<ConsentEvent>, StorageError>;
 
-    /// Events of one subject, purpose and channel given at or before `at`,
-    /// the registrations at or before `at`: what one state query needs.
-    async fn consent_history(
+    /// The last event of one subject, purpose and channel given at or before
+    /// `at` (ties broken by id): the one that decides the state then; with
+    /// how many registrations took effect after it and at or before `at`
+    /// (when none did, no registration can void it: one query answers).
+    async fn last_consent_event(
         &self,
         controller: ControllerId,
         subject: SubjectId,
         purpose: &tutela_domain::Purpose,
         channel: tutela_domain::Channel,
         at: Timestamp,
-    ) -> Result<(Vec<ConsentEvent>, Vec<RegistryRegistration>), StorageError>;
+    ) -> Result<Option<(ConsentEvent, u64)>, StorageError>;
+
+    /// The registry registrations of one subject that took effect at or
+    /// before `at`, oldest first.
+    async fn registrations(
+        &self,
+        controller: ControllerId,
+        subject: SubjectId,
+        at: Timestamp,
+    ) -> Result<Vec<RegistryRegistration>, StorageError>;
 }
 
 /// Privacy notices: published versions are kept, never changed.

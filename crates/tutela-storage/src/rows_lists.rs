@@ -82,6 +82,23 @@ pub type ConsentEventTuple = (
     String,
 );
 
+/// A [`ConsentEventTuple`] followed by a count (registrations after it).
+pub type ConsentEventWithLater = (
+    Uuid,
+    Uuid,
+    Uuid,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    String,
+    String,
+    i64,
+);
+
 /// Decodes a consent event.
 pub fn consent_event_from_row(row: ConsentEventTuple) -> Result<ConsentEvent, StorageError> {
     let (

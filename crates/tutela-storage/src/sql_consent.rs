@@ -109,18 +109,19 @@ macro_rules! __impl_consent_sql {
                 rows.into_iter().map($crate::consent_event_from_row).collect()
             }
 
-            async fn consent_history(
+            async fn last_consent_event(
                 &self,
                 controller: ::tutela_domain::ControllerId,
                 subject: ::tutela_domain::SubjectId,
                 purpose: &::tutela_domain::Purpose,
                 channel: ::tutela_domain::Channel,
                 at: ::tutela_domain::Timestamp,
-            ) -> Result<(Vec<::tutela_domain::ConsentEvent>, Vec<::tutela_domain::RegistryRegistration>), $crate::StorageError> {
-                // Only the last event at or before the instant decides.
-                let last: Option<$crate::ConsentEventTuple> = ::sqlx::query_as(concat!(
+            ) -> Result<Option<(::tutela_domain::ConsentEvent, u64)>, $crate::StorageError> {
+                let last: Option<$crate::ConsentEventWithLater> = ::sqlx::query_as(concat!(
                     "SELECT ", $crate::__consent_columns!(),
-                    " FROM consent_events WHERE controller_id = $1 AND subject_id = $2 \
+                    ", (SELECT COUNT(*) FROM registry_registrations r WHERE r.controller_id = $1 \
+                        AND r.subject_id = $2 AND r.at > e.at AND r.at <= $5) \
+                     FROM consent_events e WHERE controller_id = $1 AND subject_id = $2 \
                       AND purpose = $3 AND channel = $4 AND at <= $5 ORDER BY at DESC, id DESC LIMIT 1"
                 ))
                 .bind(controller.0)
@@ -131,12 +132,20 @@ macro_rules! __impl_consent_sql {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                let events = last
-                    .map($crate::consent_event_from_row)
-                    .transpose()?
-                    .into_iter()
-                    .collect::<Vec<_>>();
-                let registrations: Vec<$crate::RegistrationTuple> = ::sqlx::query_as(
+                last.map(|(a, b, c, d, e, f, g, h, i, j, k, l, later)| {
+                    let event = $crate::consent_event_from_row((a, b, c, d, e, f, g, h, i, j, k, l))?;
+                    Ok((event, u64::try_from(later).unwrap_or(0)))
+                })
+                .transpose()
+            }
+
+            async fn registrations(
+                &self,
+                controller: ::tutela_domain::ControllerId,
+                subject: ::tutela_domain::SubjectId,
+                at: ::tutela_domain::Timestamp,
+            ) -> Result<Vec<::tutela_domain::RegistryRegistration>, $crate::StorageError> {
+                let rows: Vec<$crate::RegistrationTuple> = ::sqlx::query_as(
                     "SELECT subject_id, registry, at, recorded_at FROM registry_registrations \
                      WHERE controller_id = $1 AND subject_id = $2 AND at <= $3 ORDER BY at",
                 )
@@ -146,11 +155,7 @@ macro_rules! __impl_consent_sql {
                 .fetch_all(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                let registrations = registrations
-                    .into_iter()
-                    .map($crate::registration_from_row)
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((events, registrations))
+                rows.into_iter().map($crate::registration_from_row).collect()
             }
         }
     };

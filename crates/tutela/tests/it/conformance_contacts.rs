@@ -377,10 +377,18 @@ pub async fn the_consent_ledger_answers_at_any_instant(store: Arc<dyn Store>) {
         let store = store.clone();
         let purpose = purpose.clone();
         async move {
-            store
-                .consent_history(a.id, anna.id, &purpose, Channel::Phone, later(secs))
+            let last = store
+                .last_consent_event(a.id, anna.id, &purpose, Channel::Phone, later(secs))
                 .await
-                .unwrap()
+                .unwrap();
+            let registrations = store
+                .registrations(a.id, anna.id, later(secs))
+                .await
+                .unwrap();
+            (
+                last.into_iter().map(|(e, _)| e).collect::<Vec<_>>(),
+                registrations,
+            )
         }
     };
     assert!(h(9).await.0.is_empty());
