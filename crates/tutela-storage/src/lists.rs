@@ -45,6 +45,9 @@ pub struct ImportBatch {
     /// Blind indexes claimed for a row that turned out to be a known
     /// person: they now find that person.
     pub reassigned: Vec<(BlindIndex, SubjectId)>,
+    /// Blind indexes claimed for such a row that the person did not take
+    /// (an identifier of a kind the person already has): given up.
+    pub released: Vec<(BlindIndex, SubjectId)>,
     /// Members of the list: subject and first row number.
     pub members: Vec<(SubjectId, u64)>,
     /// Rejected rows.

@@ -165,8 +165,11 @@ pub type SubjectTuple = (Uuid, Uuid, i64, i64, String);
 /// Decodes a subject from its row.
 pub fn subject_from_row(row: SubjectTuple) -> Result<Subject, StorageError> {
     let (controller_id, id, created_at, updated_at, record) = row;
-    let (attributes, contacts) =
+    let (mut attributes, contacts) =
         tutela_domain::decode_record(&record).map_err(|_| corrupt("subject_records.record"))?;
+    // Records migration 0004 built from older rows keep SQLite's aggregate
+    // order; the order is a convention, not data, so it is restored here.
+    attributes.sort_by(|a, b| a.name.cmp(&b.name));
     let subject = Subject {
         id: SubjectId(id),
         controller_id: ControllerId(controller_id),

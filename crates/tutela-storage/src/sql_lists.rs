@@ -112,6 +112,17 @@ macro_rules! __impl_list_sql {
             async fn write(&mut self, batch: &$crate::ImportBatch) -> Result<(), $crate::StorageError> {
                 <$store>::insert_subject_rows(&mut self.tx, self.controller, &batch.new_subjects).await?;
                 <$store>::update_subject_rows(&mut self.tx, self.controller, &batch.updated_subjects).await?;
+                for (blind, claimant) in &batch.released {
+                    ::sqlx::query(
+                        "DELETE FROM subject_lookups WHERE controller_id = $1 AND blind = $2 AND subject_id = $3",
+                    )
+                    .bind(self.controller.0)
+                    .bind(blind.0.as_slice())
+                    .bind(claimant.0)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err($storage_error)?;
+                }
                 for (blind, subject) in &batch.reassigned {
                     ::sqlx::query(
                         "UPDATE subject_lookups SET subject_id = $1 WHERE controller_id = $2 AND blind = $3",

@@ -356,6 +356,15 @@ pub(crate) async fn write_batches(
                 &others,
                 now,
             )?;
+            // Identifiers this row claimed that the person did not take
+            // are given up, so no index points at the row's unused id.
+            write.released.extend(
+                candidate
+                    .subject
+                    .blinds()
+                    .filter(|b| !held.contains_key(b) && !added.contains(b))
+                    .map(|b| (b, candidate.subject.id)),
+            );
             write
                 .reassigned
                 .extend(added.into_iter().map(|b| (b, owner)));

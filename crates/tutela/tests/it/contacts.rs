@@ -468,3 +468,92 @@ async fn incomplete_privacy_notices_are_refused_listing_what_is_missing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_merged_row_leaves_no_index_to_an_identifier_the_person_did_not_take() {
+    on_each_backend(|backend| async move {
+        let s = Scenario::new(backend).await;
+        let c = s.controller_with("Leads", agreement()).await;
+        let token = s.client_token(&c, &CAPABILITIES).await;
+        let mut meta = metadata("2026-11-01T00:00:00Z");
+        meta["mapping"] = json!([
+            {"column": "Nome", "as": "attribute", "name": "full_name", "category": "identity"},
+            {"column": "Telefono", "as": "contact", "kind": "phone"},
+            {"column": "CF", "as": "attribute", "name": "national_id", "category": "identity"}
+        ]);
+        let first = "Nome,Telefono,CF\nMario Rossi,347 111 2222,RSSMRA80A01H501U\n";
+        let (status, body) = s
+            .server
+            .import_list(
+                &token,
+                &c,
+                "telemarketing",
+                &meta,
+                first.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        // The same phone with another identifier: the same person, who keeps
+        // the identifier they have; the new one finds nobody.
+        let second = "Nome,Telefono,CF\nMario Rossi,+39 347 111 2222,BNCLCU80A01H501X\n";
+        let (status, body) = s
+            .server
+            .import_list(
+                &token,
+                &c,
+                "telemarketing",
+                &meta,
+                second.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(
+            (status, body["merged_rows"].as_u64()),
+            (201, Some(1)),
+            "{body}"
+        );
+        let search = |id: &'static str| {
+            let s = &s;
+            let (token, c) = (token.clone(), c.clone());
+            async move {
+                s.server
+                    .call(
+                        "POST",
+                        &format!("/v1/controllers/{c}/subjects/search?purpose=telemarketing"),
+                        Some(&token),
+                        Some(json!({"national_id": id})),
+                    )
+                    .await
+            }
+        };
+        let (status, kept) = search("rss mra 80a01 h501u").await;
+        assert_eq!(
+            (status, kept.as_array().map(Vec::len)),
+            (200, Some(1)),
+            "{kept}"
+        );
+        let (status, dropped) = search("BNCLCU80A01H501X").await;
+        assert_eq!(
+            (status, dropped.as_array().map(Vec::len)),
+            (200, Some(0)),
+            "{dropped}"
+        );
+        // And that identifier can still be someone else's later.
+        let third = "Nome,Telefono,CF\nLuca Bianchi,333 444 5555,BNCLCU80A01H501X\n";
+        let (status, body) = s
+            .server
+            .import_list(
+                &token,
+                &c,
+                "telemarketing",
+                &meta,
+                third.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(
+            (status, body["new_subjects"].as_u64()),
+            (201, Some(1)),
+            "{body}"
+        );
+    })
+    .await;
+}
