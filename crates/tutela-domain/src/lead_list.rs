@@ -62,6 +62,16 @@ pub const SOURCE_RULES: [(SourceKind, SourceRule); 4] = [
     ),
 ];
 
+slug_enum!(
+    /// What happened with a person's art. 14 notice.
+    Art14Event, "art. 14 event" {
+        /// The person was contacted for the first time: the notice is due now.
+        FirstContact = "first_contact",
+        /// The notice was given.
+        NoticeGiven = "notice_given",
+    }
+);
+
 /// What the source kind implies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceRule {

@@ -58,7 +58,7 @@ pub use ids::{
     AttestationId, ClientId, ConsentEventId, ControllerId, ListId, NoticeId, SessionId, SubjectId,
 };
 pub use lead_list::{
-    LeadList, Provenance, SOURCE_RULES, SourceKind, SourceRule, art14_due, list_expiry,
+    Art14Event, LeadList, Provenance, SOURCE_RULES, SourceKind, SourceRule, art14_due, list_expiry,
 };
 pub use list_import::{
     CellError, ColumnMapping, ColumnTarget, MappedColumn, ParsedRow, ResolvedMapping,

@@ -172,22 +172,14 @@ pub trait ListRepository: Send + Sync {
         limit: u32,
     ) -> Result<Vec<NoticeDue>, StorageError>;
 
-    /// Records the first contact with `subject` (later contacts keep the
-    /// first) on every list of `controller` they are on. False when the
-    /// subject is on none.
-    async fn record_first_contact(
+    /// Records an art. 14 event for `subject` on every list of `controller`
+    /// they are on, keeping an earlier instant of the same event. False when
+    /// the subject is on none.
+    async fn record_art14(
         &self,
         controller: ControllerId,
         subject: SubjectId,
-        at: Timestamp,
-    ) -> Result<bool, StorageError>;
-
-    /// Records that the art. 14 notice was given to `subject` for every list
-    /// of `controller` they are on. False when the subject is on none.
-    async fn record_notice_given(
-        &self,
-        controller: ControllerId,
-        subject: SubjectId,
+        event: tutela_domain::Art14Event,
         at: Timestamp,
     ) -> Result<bool, StorageError>;
 

@@ -398,34 +398,26 @@ macro_rules! __impl_list_sql {
                     .collect()
             }
 
-            async fn record_first_contact(
+            async fn record_art14(
                 &self,
                 controller: ::tutela_domain::ControllerId,
                 subject: ::tutela_domain::SubjectId,
+                event: ::tutela_domain::Art14Event,
                 at: ::tutela_domain::Timestamp,
             ) -> Result<bool, $crate::StorageError> {
-                self.mark_members(
-                    "UPDATE list_members SET first_contact_at = $1 \
-                     WHERE first_contact_at IS NULL AND subject_id = $3 \
-                       AND list_id IN (SELECT id FROM lead_lists WHERE controller_id = $2)",
-                    controller, subject, at,
-                )
-                .await
-            }
-
-            async fn record_notice_given(
-                &self,
-                controller: ::tutela_domain::ControllerId,
-                subject: ::tutela_domain::SubjectId,
-                at: ::tutela_domain::Timestamp,
-            ) -> Result<bool, $crate::StorageError> {
-                self.mark_members(
-                    "UPDATE list_members SET notice_given_at = $1 \
-                     WHERE notice_given_at IS NULL AND subject_id = $3 \
-                       AND list_id IN (SELECT id FROM lead_lists WHERE controller_id = $2)",
-                    controller, subject, at,
-                )
-                .await
+                let sql = match event {
+                    ::tutela_domain::Art14Event::FirstContact => {
+                        "UPDATE list_members SET first_contact_at = $1 \
+                         WHERE first_contact_at IS NULL AND subject_id = $3 \
+                           AND list_id IN (SELECT id FROM lead_lists WHERE controller_id = $2)"
+                    }
+                    ::tutela_domain::Art14Event::NoticeGiven => {
+                        "UPDATE list_members SET notice_given_at = $1 \
+                         WHERE notice_given_at IS NULL AND subject_id = $3 \
+                           AND list_id IN (SELECT id FROM lead_lists WHERE controller_id = $2)"
+                    }
+                };
+                self.mark_members(sql, controller, subject, at).await
             }
 
             async fn purge_expired_lists(

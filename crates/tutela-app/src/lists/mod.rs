@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tutela_domain::audit::{Action, Actor, AuditEvent, ObjectKind, ObjectRef, Outcome};
 use tutela_domain::{
-    AccessDenied, AgreementViolation, ColumnMapping, ColumnTarget, CountryCode, DataCategory,
-    Label, LeadList, ListId, Provenance, SubjectId, list_expiry,
+    AccessDenied, AgreementViolation, Art14Event, ColumnMapping, ColumnTarget, CountryCode,
+    DataCategory, Label, LeadList, ListId, Provenance, SubjectId, list_expiry,
 };
 use tutela_storage::{ListPurge, NoticeDue, Rejection, StorageError};
 
@@ -336,12 +336,14 @@ impl App {
         Ok(due)
     }
 
-    /// Records a first contact with a subject (the art. 14 notice is due at
-    /// once if not given yet). `NotFound` when the subject is on no list.
-    pub async fn record_first_contact(
+    /// Records an art. 14 event for a subject now: a first contact (the
+    /// notice is due at once if not given yet) or the notice given.
+    /// `NotFound` when the subject is on no list.
+    pub async fn record_art14(
         &self,
         grant: &TenantGrant<RecordConsent>,
         subject: SubjectId,
+        event: Art14Event,
     ) -> Result<(), AppError> {
         let now = self.clock.now();
         let events = self
@@ -350,31 +352,7 @@ impl App {
         self.audited_on(events, async {
             if self
                 .store
-                .record_first_contact(grant.controller(), subject, now)
-                .await?
-            {
-                Ok(())
-            } else {
-                Err(AppError::NotFound)
-            }
-        })
-        .await
-    }
-
-    /// Records that the art. 14 notice was given to a subject now.
-    pub async fn record_notice_given(
-        &self,
-        grant: &TenantGrant<RecordConsent>,
-        subject: SubjectId,
-    ) -> Result<(), AppError> {
-        let now = self.clock.now();
-        let events = self
-            .subject_events(grant, Action::NoticeRecord, &[subject])
-            .await?;
-        self.audited_on(events, async {
-            if self
-                .store
-                .record_notice_given(grant.controller(), subject, now)
+                .record_art14(grant.controller(), subject, event, now)
                 .await?
             {
                 Ok(())

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use tutela_app::grants::{PublishNotices, ReadConsent, RecordConsent};
 use tutela_app::{App, NewConsent};
 use tutela_domain::{
-    Channel, ConsentAction, ConsentEvent, ConsentState, ControllerId, Evidence, Label, Language,
-    NoticeDraft, PublishedNotice, Purpose, Registry, SubjectId, Timestamp,
+    Art14Event, Channel, ConsentAction, ConsentEvent, ConsentState, ControllerId, Evidence, Label,
+    Language, NoticeDraft, PublishedNotice, Purpose, Registry, SubjectId, Timestamp,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -221,7 +221,8 @@ pub(crate) async fn register(
 #[serde(deny_unknown_fields)]
 pub(crate) struct Art14Request {
     /// `first_contact` (the notice is due now) or `notice_given`.
-    event: String,
+    #[schema(value_type = String, example = "first_contact")]
+    event: Art14Event,
 }
 
 /// Records a first contact with, or the art. 14 notice given to, a subject
@@ -239,16 +240,7 @@ pub(crate) async fn art14(
     ApiPath(ids): ApiPath<(ControllerId, SubjectId)>,
     ApiJson(r): ApiJson<Art14Request>,
 ) -> Result<StatusCode, ApiError> {
-    match r.event.as_str() {
-        "first_contact" => app.record_first_contact(&grant, ids.1).await?,
-        "notice_given" => app.record_notice_given(&grant, ids.1).await?,
-        _ => {
-            return Err(ApiError::invalid_field(
-                "event",
-                "must be first_contact or notice_given",
-            ));
-        }
-    }
+    app.record_art14(&grant, ids.1, r.event).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use tutela_domain::audit::Actor;
 use tutela_domain::{
-    BlindIndex, Channel, ConsentAction, ConsentEvent, ConsentEventId, ControllerId, Evidence,
-    Label, LeadList, LegalBasis, ListId, Provenance, Registry, RegistryRegistration, Role,
-    SourceKind, Subject, SubjectId, Timestamp, encode_record,
+    Art14Event, BlindIndex, Channel, ConsentAction, ConsentEvent, ConsentEventId, ControllerId,
+    Evidence, Label, LeadList, LegalBasis, ListId, Provenance, Registry, RegistryRegistration,
+    Role, SourceKind, Subject, SubjectId, Timestamp, encode_record,
 };
 use tutela_storage::{ImportBatch, Rejection, StorageError, Store, SubjectRow};
 
@@ -235,13 +235,13 @@ pub async fn art14_notices_fall_due_and_expired_lists_are_purged(store: Arc<dyn 
     // A first contact makes the notice due at once.
     assert!(
         store
-            .record_first_contact(a.id, people[0].id, later(3600))
+            .record_art14(a.id, people[0].id, Art14Event::FirstContact, later(3600))
             .await
             .unwrap()
     );
     assert!(
         store
-            .record_first_contact(a.id, people[0].id, later(7200))
+            .record_art14(a.id, people[0].id, Art14Event::FirstContact, later(7200))
             .await
             .unwrap()
     );
@@ -257,7 +257,7 @@ pub async fn art14_notices_fall_due_and_expired_lists_are_purged(store: Arc<dyn 
     );
     assert!(
         store
-            .record_notice_given(a.id, people[0].id, later(3601))
+            .record_art14(a.id, people[0].id, Art14Event::NoticeGiven, later(3601))
             .await
             .unwrap()
     );
@@ -271,7 +271,7 @@ pub async fn art14_notices_fall_due_and_expired_lists_are_purged(store: Arc<dyn 
     let stranger = SubjectId::generate();
     assert!(
         !store
-            .record_notice_given(a.id, stranger, due)
+            .record_art14(a.id, stranger, Art14Event::NoticeGiven, due)
             .await
             .unwrap()
     );

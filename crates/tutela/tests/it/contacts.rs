@@ -288,6 +288,38 @@ async fn an_expired_list_cannot_be_used() {
             (200, Some(1)),
             "{page}"
         );
+        // Acquired 89 days ago: the art. 14 notice (a month after) is overdue.
+        let overdue = format!("/v1/controllers/{c}/art14/overdue?purpose=telemarketing");
+        let (status, due) = s.server.call("GET", &overdue, Some(&token), None).await;
+        assert_eq!(
+            (status, due.as_array().map(Vec::len)),
+            (200, Some(1)),
+            "{due}"
+        );
+        let subject = page[0].as_str().unwrap();
+        let art14 = format!("/v1/controllers/{c}/subjects/{subject}/art14?purpose=telemarketing");
+        let (status, body) = s
+            .server
+            .call(
+                "POST",
+                &art14,
+                Some(&token),
+                Some(json!({"event": "notice_given"})),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+        let (_, due) = s.server.call("GET", &overdue, Some(&token), None).await;
+        assert_eq!(due.as_array().map(Vec::len), Some(0), "{due}");
+        let (status, body) = s
+            .server
+            .call(
+                "POST",
+                &art14,
+                Some(&token),
+                Some(json!({"event": "lunch"})),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
         s.clock.advance(SignedDuration::from_hours(24));
         let (status, refused) = s.server.call("GET", &members, Some(&token), None).await;
         assert_eq!(
