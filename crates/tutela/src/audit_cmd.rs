@@ -249,13 +249,10 @@ pub async fn operator_app(
     let store: Arc<dyn Store> = open_store(&settings.database, OpenMode::MustExist)
         .await
         .map_err(|e| fail("storage", e))?;
-    Ok(App::new(
-        store,
-        clock,
-        keys,
-        signer,
-        settings.audit_checkpoint_every,
-    ))
+    Ok(
+        App::new(store, clock, keys, signer, settings.audit_checkpoint_every)
+            .with_voiding_rules(settings.voiding_rules.clone()),
+    )
 }
 
 /// `tutela audit export --output FILE`: every chain, checkpoint and event.

@@ -46,6 +46,16 @@ struct RawConfig {
     auth: RawAuth,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    consent: RawConsent,
+}
+
+/// `[consent]`: the operator's table of consent-voiding rules, replacing
+/// the defaults (`tutela_domain::default_voiding_rules`) when given.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsent {
+    voiding_rules: Option<Vec<tutela_domain::VoidingRule>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +128,9 @@ pub struct Settings {
     pub login: LoginPolicy,
     /// Events between signed audit checkpoints (`[audit] checkpoint_every`).
     pub audit_checkpoint_every: u64,
+    /// Which do-not-call registrations void earlier consents
+    /// (`[[consent.voiding_rules]]`; the built-in table when not set).
+    pub voiding_rules: Vec<tutela_domain::VoidingRule>,
 }
 
 impl fmt::Debug for Settings {
@@ -132,6 +145,7 @@ impl fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("login", &self.login)
             .field("audit_checkpoint_every", &self.audit_checkpoint_every)
+            .field("voiding_rules", &self.voiding_rules)
             .finish()
     }
 }
@@ -456,9 +470,20 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
             })
         })
         .transpose()?;
+    let voiding_rules = raw
+        .consent
+        .voiding_rules
+        .unwrap_or_else(tutela_domain::default_voiding_rules);
+    if let Some(i) = voiding_rules.iter().position(|r| r.channels.is_empty()) {
+        return Err(invalid(
+            &format!("consent.voiding_rules[{i}].channels"),
+            "must name at least one channel".into(),
+        ));
+    }
     Ok(Settings {
         login,
         audit_checkpoint_every,
+        voiding_rules,
         data_dir,
         listen,
         database,

@@ -108,7 +108,8 @@ pub async fn start(
     // that fails must not void the token a running instance has printed.
     let signer = AuditSigner::from_pkcs8(data_dir.audit_signing_key())?;
     let app = App::new(store, clock, keys, signer, settings.audit_checkpoint_every)
-        .with_login_policy(settings.login);
+        .with_login_policy(settings.login)
+        .with_voiding_rules(settings.voiding_rules.clone());
     let setup_token = app.issue_setup_token().await?;
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();

@@ -293,3 +293,44 @@ fn sign_in_rules_are_settings_with_bounds() {
     };
     assert_eq!(setting, "auth.account_failures");
 }
+
+#[test]
+fn consent_voiding_rules_are_a_table_the_operator_can_replace() {
+    let defaults = Settings::load(&Sources::default()).unwrap();
+    assert_eq!(
+        defaults.voiding_rules,
+        tutela_domain::default_voiding_rules()
+    );
+    let (_dir, path) = file(
+        "[[consent.voiding_rules]]\nregistry = \"fr_bloctel\"\nchannels = [\"phone\", \"sms\"]\n\
+         direct_marketing_only = true\nsource = \"Loi 2025-594\"\n",
+    );
+    let settings = Settings::load(&Sources {
+        file: Some(path),
+        ..Sources::default()
+    })
+    .unwrap();
+    assert_eq!(settings.voiding_rules.len(), 1);
+    assert_eq!(
+        settings.voiding_rules[0].registry,
+        tutela_domain::Registry::FrBloctel
+    );
+    for (bad, named) in [
+        (
+            "[[consent.voiding_rules]]\nregistry = \"xx_nowhere\"\nchannels = [\"phone\"]\ndirect_marketing_only = true\nsource = \"s\"\n",
+            "voiding_rules",
+        ),
+        (
+            "[[consent.voiding_rules]]\nregistry = \"it_rpo\"\nchannels = []\ndirect_marketing_only = true\nsource = \"s\"\n",
+            "consent.voiding_rules[0].channels",
+        ),
+    ] {
+        let (_dir, path) = file(bad);
+        let err = Settings::load(&Sources {
+            file: Some(path),
+            ..Sources::default()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains(named), "{err}");
+    }
+}
