@@ -307,6 +307,8 @@ pub(crate) async fn write_batches(
             session.subjects(&owners).await?
         };
         let mut known_changed = vec![false; known.len()];
+        let known_index: HashMap<SubjectId, usize> =
+            known.iter().enumerate().map(|(i, k)| (k.id, i)).collect();
 
         for ((candidate, changed), rows) in fresh.into_iter().zip(fresh_changed).zip(extra_rows) {
             let owner = candidate
@@ -330,7 +332,7 @@ pub(crate) async fn write_batches(
                 continue;
             };
             outcome.merged_rows += 1;
-            let Some(index) = known.iter().position(|k| k.id == owner) else {
+            let Some(&index) = known_index.get(&owner) else {
                 return Err(AppError::internal(
                     "a claimed identifier's holder has no record",
                 ));

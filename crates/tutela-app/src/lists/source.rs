@@ -24,19 +24,29 @@ pub struct ImportProgress {
     pub rows: AtomicU64,
 }
 
-/// Hashes and counts what passes through.
-struct Tee<R> {
+/// Hashes and counts the raw bytes as they pass, and hands the finished
+/// hash over when the input ends.
+struct Hashing<R> {
     inner: R,
-    hash: Sha256,
+    hash: Option<Sha256>,
     progress: Arc<ImportProgress>,
+    done: Arc<std::sync::Mutex<Option<Sha256>>>,
 }
 
-impl<R: Read> Read for Tee<R> {
+impl<R: Read> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(hash) = self.hash.as_mut() else {
+            return Ok(0);
+        };
         let n = self.inner.read(buf)?;
-        let read = buf.get(..n).unwrap_or_default();
-        self.hash.update(read);
+        hash.update(buf.get(..n).unwrap_or_default());
         self.progress.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        if n == 0
+            && !buf.is_empty()
+            && let Ok(mut slot) = self.done.lock()
+        {
+            *slot = self.hash.take();
+        }
         Ok(n)
     }
 }
@@ -51,43 +61,17 @@ pub(crate) struct DecodedSource {
     digest: Arc<std::sync::Mutex<Option<Sha256>>>,
 }
 
-/// A reader that hands its hasher over when the input ends.
-struct Finishing<R> {
-    tee: Option<Tee<R>>,
-    done: Arc<std::sync::Mutex<Option<Sha256>>>,
-}
-
-impl<R: Read> Read for Finishing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(tee) = self.tee.as_mut() else {
-            return Ok(0);
-        };
-        let n = tee.read(buf)?;
-        if n == 0
-            && !buf.is_empty()
-            && let Some(tee) = self.tee.take()
-            && let Ok(mut slot) = self.done.lock()
-        {
-            *slot = Some(tee.hash);
-        }
-        Ok(n)
-    }
-}
-
 impl DecodedSource {
     /// Opens `raw`: sniffs the encoding from the first bytes and the
     /// delimiter from the header line.
     pub fn open(raw: Box<dyn Read + Send>, progress: Arc<ImportProgress>) -> io::Result<Self> {
         let done = Arc::new(std::sync::Mutex::new(None));
-        let tee = Tee {
-            inner: raw,
-            hash: Sha256::new(),
-            progress,
-        };
         let mut buffered = BufReader::with_capacity(
             SNIFF_BYTES,
-            Finishing {
-                tee: Some(tee),
+            Hashing {
+                inner: raw,
+                hash: Some(Sha256::new()),
+                progress,
                 done: done.clone(),
             },
         );
