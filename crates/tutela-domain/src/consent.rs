@@ -142,10 +142,11 @@ pub struct RegistryRegistration {
 }
 
 /// The state of consent for one purpose and channel at one instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ConsentState {
     /// No event yet: not consented.
+    #[default]
     Absent,
     /// Consented since `since`, by event `event`.
     Granted {

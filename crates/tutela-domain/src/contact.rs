@@ -72,6 +72,13 @@ impl PhoneNumber {
     pub fn e164(&self) -> &str {
         &self.0
     }
+
+    /// The E.164 digits as one integer, the key of registry sets
+    /// (`+393471234567` is 393471234567).
+    pub fn as_u64(&self) -> u64 {
+        // Both constructors guarantee `+` then 2 to 15 digits.
+        self.0.get(1..).and_then(|d| d.parse().ok()).unwrap_or(0)
+    }
 }
 
 impl fmt::Debug for PhoneNumber {

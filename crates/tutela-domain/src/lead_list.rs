@@ -24,6 +24,9 @@ slug_enum!(
         Inbound = "inbound",
         /// People who filled in a web form.
         WebForm = "web_form",
+        /// Public telephone directories (in Italy callable without consent
+        /// unless the number is on the RPO).
+        PublicDirectory = "public_directory",
     }
 );
 
@@ -31,7 +34,7 @@ slug_enum!(
 /// applies) or obtained from someone else (art. 14: a notice is owed), and
 /// the default rental expiry in days (`None`: no expiry by default). A table,
 /// so the DPO reads the policy in one place.
-pub const SOURCE_RULES: [(SourceKind, SourceRule); 4] = [
+pub const SOURCE_RULES: [(SourceKind, SourceRule); 5] = [
     (
         SourceKind::Rented,
         SourceRule {
@@ -57,6 +60,13 @@ pub const SOURCE_RULES: [(SourceKind, SourceRule); 4] = [
         SourceKind::WebForm,
         SourceRule {
             collected_from_subject: true,
+            default_expiry_days: None,
+        },
+    ),
+    (
+        SourceKind::PublicDirectory,
+        SourceRule {
+            collected_from_subject: false,
             default_expiry_days: None,
         },
     ),

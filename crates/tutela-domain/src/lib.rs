@@ -15,18 +15,25 @@ pub mod agreement;
 pub mod attestation;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
+pub mod calling_hours;
 pub mod client;
 pub mod clock;
 pub mod consent;
 pub mod contact;
 pub mod controller;
 pub mod error;
+pub mod gating;
 pub mod ids;
+pub mod jurisdiction;
 pub mod lead_list;
 pub mod list_import;
 pub mod masking;
 pub mod notice;
+pub mod number_set;
+pub mod numbering;
 pub mod registry;
+pub mod registry_snapshot;
 pub mod secret;
 pub mod setup;
 pub mod subject;
@@ -45,6 +52,10 @@ pub use agreement::{
 };
 pub use attestation::{Attestation, AttestationKind, AttestationProblem, check_attestations};
 pub use auth::{AuthError, LoginPolicy, TotpCode};
+pub use calendar::{
+    HolidayCalendar, HolidayDate, HolidayRule, InvalidHolidayRule, Observance, easter_sunday,
+};
+pub use calling_hours::{CallingHours, ClosedBecause, HoursVerdict, InvalidCallingHours};
 pub use client::MachineClient;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use consent::{
@@ -54,8 +65,16 @@ pub use consent::{
 pub use contact::{ContactKind, ContactPoint, EmailAddress, PhoneNumber};
 pub use controller::Controller;
 pub use error::{DomainError, InvalidValue};
+pub use gating::{
+    CallFacts, CallQuestion, Decision, DenyReason, ListFact, Obligation, RegistryFact, Verdict,
+    decide,
+};
 pub use ids::{
     AttestationId, ClientId, ConsentEventId, ControllerId, ListId, NoticeId, SessionId, SubjectId,
+};
+pub use jurisdiction::{
+    AttemptCap, CallOutcome, CoolOff, Jurisdiction, JurisdictionRules, MarketingBasis,
+    ObligationKind, OperatorAbroadRule, RegimePeriod, RegistryRule, RulesError,
 };
 pub use lead_list::{
     Art14Event, LeadList, Provenance, SOURCE_RULES, SourceKind, SourceRule, art14_due, list_expiry,
@@ -65,7 +84,10 @@ pub use list_import::{
 };
 pub use masking::{Viewer, Visibility, mask, visibility};
 pub use notice::{Language, NoticeDraft, NoticePurpose, NoticeText, PublishedNotice, SpokenNotice};
+pub use number_set::{NumberSet, NumberSetError};
+pub use numbering::NumberingPlan;
 pub use registry::{Registry, VoidingRule, default_voiding_rules};
+pub use registry_snapshot::{RegistryRef, Snapshot, SnapshotError, SnapshotHeader, is_snapshot};
 pub use secret::{Secret, SecretDigest};
 pub use setup::{SETUP_TOKEN_VALIDITY, SetupToken};
 pub use subject::{

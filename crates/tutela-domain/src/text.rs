@@ -106,6 +106,12 @@ impl CountryCode {
     }
 }
 
+impl fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl TryFrom<String> for CountryCode {
     type Error = InvalidValue;
     fn try_from(value: String) -> Result<Self, Self::Error> {

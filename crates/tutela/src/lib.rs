@@ -7,5 +7,6 @@ pub mod audit_cmd;
 pub mod config;
 pub mod data_dir;
 pub mod lists_cmd;
+pub mod scrub_cmd;
 pub mod serve;
 pub mod store;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use tutela::config::{LogFormat, Settings, Sources};
+use tutela::scrub_cmd::{self, BuildArgs, ScrubArgs};
 use tutela::serve::start;
 use tutela::{audit_cmd, lists_cmd};
 use tutela_domain::SystemClock;
@@ -44,6 +45,103 @@ enum Command {
     Lists {
         #[command(subcommand)]
         command: ListsCommand,
+    },
+    /// Scrub a CSV list against do-not-call registry files, without a
+    /// server: kept rows to --output as they were, dropped rows to --rejects
+    /// with the reason (on_registry:<registry> or invalid_number).
+    Scrub {
+        /// A registry file: a snapshot from `tutela registry build`, or a
+        /// text file (one number per line, CSV with a number column, or the
+        /// FTC's area-code files). Repeat for several registries.
+        #[arg(long, required = true)]
+        registry_file: Vec<PathBuf>,
+        /// The country whose numbering plan reads national numbers.
+        #[arg(long)]
+        country: String,
+        /// The registry text files are (default: the country's first).
+        #[arg(long)]
+        registry: Option<String>,
+        /// The number column of CSV registry files, when not detected.
+        #[arg(long)]
+        registry_column: Option<String>,
+        /// The list to scrub (CSV with a header; delimiter detected).
+        #[arg(long)]
+        input: PathBuf,
+        /// Where kept rows go.
+        #[arg(long)]
+        output: PathBuf,
+        /// Where dropped rows go, with a `reason` column.
+        #[arg(long)]
+        rejects: PathBuf,
+        /// The list's phone column.
+        #[arg(long, default_value = "phone")]
+        column: String,
+        #[command(flatten)]
+        rules: RulesDirArg,
+    },
+    /// Do-not-call registry snapshots.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// The calling rules in force per country (shipped, or overridden).
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+/// Where operator overrides of the calling rules are (`CC.toml` files).
+#[derive(Debug, clap::Args)]
+struct RulesDirArg {
+    /// Directory of `CC.toml` files replacing the shipped rules.
+    #[arg(long, env = "TUTELA_RULES_DIR")]
+    rules_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum RegistryCommand {
+    /// Build a compact snapshot (Elias-Fano, about 1 to 1.5 bytes per
+    /// number) from a registry text file, or apply a delta to a snapshot.
+    Build {
+        /// The registry: it_rpo, fr_bloctel, es_robinson, uk_tps, uk_ctps,
+        /// us_dnc, internal:global or internal:<controller id>.
+        #[arg(long)]
+        registry: String,
+        /// The country whose numbering plan reads the file.
+        #[arg(long)]
+        country: String,
+        /// The day (or RFC 3339 instant) the file's content was current.
+        #[arg(long)]
+        as_of: String,
+        /// The text file (for a delta: the numbers to add).
+        #[arg(long)]
+        input: PathBuf,
+        /// Apply a delta to this snapshot: --input adds, --remove removes.
+        #[arg(long)]
+        base: Option<PathBuf>,
+        /// Numbers to remove from --base.
+        #[arg(long, requires = "base")]
+        remove: Option<PathBuf>,
+        /// The number column of CSV files, when not detected.
+        #[arg(long)]
+        column: Option<String>,
+        /// The snapshot file to write.
+        #[arg(long)]
+        output: PathBuf,
+        #[command(flatten)]
+        rules: RulesDirArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Print a country's rules file and its public holidays this year and next.
+    Show {
+        /// ISO country code: IT, FR, ES, GB, US (or any with an override).
+        country: String,
+        #[command(flatten)]
+        rules: RulesDirArg,
     },
 }
 
@@ -195,7 +293,10 @@ fn main() -> ExitCode {
             ListsCommand::Purge { store } => Some(store),
             ListsCommand::Import { .. } => None,
         },
-        Command::CheckConfig => None,
+        Command::CheckConfig
+        | Command::Scrub { .. }
+        | Command::Registry { .. }
+        | Command::Rules { .. } => None,
     };
     if let Some(store) = store_args {
         if let Some(dir) = &store.data_dir {
@@ -226,6 +327,75 @@ fn main() -> ExitCode {
         Command::Serve { .. } => run_serve(&settings),
         Command::Audit { command } => run_audit(&settings, command),
         Command::Lists { command } => run_lists(&settings, command),
+        Command::Scrub {
+            registry_file,
+            country,
+            registry,
+            registry_column,
+            input,
+            output,
+            rejects,
+            column,
+            rules,
+        } => report(scrub_cmd::run_scrub(&ScrubArgs {
+            registry_files: registry_file,
+            country,
+            registry,
+            registry_column,
+            input,
+            output,
+            rejects,
+            column,
+            rules_dir: rules.rules_dir,
+        })),
+        Command::Registry {
+            command:
+                RegistryCommand::Build {
+                    registry,
+                    country,
+                    as_of,
+                    input,
+                    base,
+                    remove,
+                    column,
+                    output,
+                    rules,
+                },
+        } => report(scrub_cmd::run_build(&BuildArgs {
+            registry,
+            country,
+            as_of,
+            input,
+            base,
+            remove,
+            column,
+            output,
+            rules_dir: rules.rules_dir,
+        })),
+        Command::Rules {
+            command: RulesCommand::Show { country, rules },
+        } => {
+            let year = jiff::Zoned::now().year();
+            report(scrub_cmd::run_rules_show(
+                rules.rules_dir.as_deref(),
+                &country,
+                year,
+            ))
+        }
+    }
+}
+
+/// Prints a command's answer, or its error and exits 1.
+fn report(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(text) => {
+            eprintln!("tutela: {text}");
+            ExitCode::FAILURE
+        }
     }
 }
 
