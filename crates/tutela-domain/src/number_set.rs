@@ -31,6 +31,10 @@ pub enum NumberSetError {
 pub struct NumberSet {
     /// `None` for the empty set, which the coder cannot represent.
     coded: Option<EliasFano>,
+    /// The smallest number, subtracted before coding: a registry's numbers
+    /// share a country code, and Elias-Fano spends log2(range / count) bits
+    /// per number, so coding from 0 would cost about 7 bits more each.
+    base: u64,
 }
 
 impl NumberSet {
@@ -43,17 +47,17 @@ impl NumberSet {
 
     /// Builds the set from numbers already sorted ascending without repeats.
     pub fn from_sorted_unique(numbers: &[u64]) -> Result<Self, NumberSetError> {
-        let Some(&largest) = numbers.last() else {
+        let (Some(&base), Some(&largest)) = (numbers.first(), numbers.last()) else {
             return Ok(Self::default());
         };
-        let universe = usize::try_from(largest)
+        let universe = usize::try_from(largest - base)
             .ok()
             .and_then(|n| n.checked_add(1))
             .ok_or_else(|| NumberSetError::Build("number out of range".to_owned()))?;
         let mut builder = EliasFanoBuilder::new(universe, numbers.len())
             .map_err(|e| NumberSetError::Build(e.to_string()))?;
         for &number in numbers {
-            let value = usize::try_from(number)
+            let value = usize::try_from(number.saturating_sub(base))
                 .map_err(|_| NumberSetError::Build("number out of range".to_owned()))?;
             builder
                 .push(value)
@@ -62,6 +66,7 @@ impl NumberSet {
         // Rank support is what `successor` (the exact lookup) needs.
         Ok(Self {
             coded: Some(builder.build().enable_rank()),
+            base,
         })
     }
 
@@ -77,7 +82,10 @@ impl NumberSet {
 
     /// Whether `number` is in the set. Exact.
     pub fn contains(&self, number: u64) -> bool {
-        let (Some(coded), Ok(value)) = (&self.coded, usize::try_from(number)) else {
+        let Some(offset) = number.checked_sub(self.base) else {
+            return false;
+        };
+        let (Some(coded), Ok(value)) = (&self.coded, usize::try_from(offset)) else {
             return false;
         };
         value < coded.universe() && coded.successor(value) == Some(value)
@@ -88,7 +96,7 @@ impl NumberSet {
         self.coded
             .iter()
             .flat_map(|coded| coded.iter(0))
-            .map(|value| value as u64)
+            .map(|value| value as u64 + self.base)
     }
 
     /// For queries sorted ascending (repeats allowed), one flag per query:
@@ -106,7 +114,9 @@ impl NumberSet {
 
     /// Bytes the set takes in memory and on disk.
     pub fn size_in_bytes(&self) -> usize {
-        self.coded.as_ref().map_or(0, Serializable::size_in_bytes)
+        self.coded
+            .as_ref()
+            .map_or(0, |coded| coded.size_in_bytes() + 8)
     }
 
     /// Writes the coded set (no header; see the registry snapshot format).
@@ -116,6 +126,9 @@ impl NumberSet {
             .write_all(&[present])
             .map_err(|e| NumberSetError::Corrupt(e.to_string()))?;
         if let Some(coded) = &self.coded {
+            writer
+                .write_all(&self.base.to_le_bytes())
+                .map_err(|e| NumberSetError::Corrupt(e.to_string()))?;
             coded
                 .serialize_into(writer)
                 .map_err(|e| NumberSetError::Corrupt(e.to_string()))?;
@@ -130,15 +143,22 @@ impl NumberSet {
         reader
             .read_exact(&mut present)
             .map_err(|e| NumberSetError::Corrupt(e.to_string()))?;
-        let coded = match present {
-            [0] => None,
-            [1] => Some(
-                EliasFano::deserialize_from(reader)
-                    .map_err(|e| NumberSetError::Corrupt(e.to_string()))?,
-            ),
-            _ => return Err(NumberSetError::Corrupt("bad presence flag".to_owned())),
-        };
-        Ok(Self { coded })
+        match present {
+            [0] => Ok(Self::default()),
+            [1] => {
+                let mut base = [0_u8; 8];
+                reader
+                    .read_exact(&mut base)
+                    .map_err(|e| NumberSetError::Corrupt(e.to_string()))?;
+                let coded = EliasFano::deserialize_from(reader)
+                    .map_err(|e| NumberSetError::Corrupt(e.to_string()))?;
+                Ok(Self {
+                    coded: Some(coded),
+                    base: u64::from_le_bytes(base),
+                })
+            }
+            _ => Err(NumberSetError::Corrupt("bad presence flag".to_owned())),
+        }
     }
 }
 
@@ -172,6 +192,25 @@ mod tests {
         for n in [1, 4, 6, 393_471_234_566, 393_471_234_568, u64::MAX] {
             assert!(!set.contains(n), "{n}");
         }
+    }
+
+    #[test]
+    fn a_registry_sized_set_takes_under_two_bytes_per_number() {
+        // One million Italian mobiles out of 700 million possible: the
+        // density of a 30-million-number registry over the whole Italian
+        // numbering space is lower, so it codes smaller still.
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let numbers: Vec<u64> = (0..1_000_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                393_200_000_000 + state % 700_000_000
+            })
+            .collect();
+        let set = NumberSet::from_numbers(numbers).unwrap();
+        let per_number = set.size_in_bytes() as f64 / set.len() as f64;
+        assert!(per_number < 2.0, "{per_number} bytes per number");
     }
 
     proptest! {
