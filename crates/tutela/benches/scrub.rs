@@ -75,7 +75,7 @@ fn write_list(path: &Path, rows: usize, registry: &[u64]) -> Vec<(u64, u64)> {
     let mut normalised = Vec::with_capacity(rows);
     for id in 0..rows {
         let pick = rng.next();
-        let n = if pick % 5 == 0 {
+        let n = if pick.is_multiple_of(5) {
             registry[(rng.next() % registry.len() as u64) as usize]
         } else {
             mobile(&mut rng)
@@ -89,7 +89,7 @@ fn write_list(path: &Path, rows: usize, registry: &[u64]) -> Vec<(u64, u64)> {
             _ => text.clone(),
         };
         writeln!(out, "{id};Person {id};{phone}").unwrap();
-        if pick % 100 != 0 {
+        if !pick.is_multiple_of(100) {
             normalised.push((id as u64, 390_000_000_000 + n));
         }
     }
