@@ -426,16 +426,7 @@ fn run_lists(settings: &Settings, command: ListsCommand) -> ExitCode {
             ListsCommand::Purge { .. } => lists_cmd::purge(settings, Arc::new(SystemClock)).await,
         }
     });
-    match result {
-        Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(text) => {
-            eprintln!("tutela: {text}");
-            ExitCode::FAILURE
-        }
-    }
+    report(result)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
