@@ -184,6 +184,23 @@ fn trim_quotes(field: &[u8]) -> &[u8] {
         .unwrap_or(field)
 }
 
+/// A Tutela snapshot, checked to be for `registry` and `country`.
+fn checked_snapshot(
+    bytes: &[u8],
+    registry: RegistryRef,
+    country: CountryCode,
+) -> Result<Snapshot, RegistryFileError> {
+    let snapshot =
+        Snapshot::parse(bytes).map_err(|e| RegistryFileError::Snapshot(e.to_string()))?;
+    if snapshot.header.registry != registry || snapshot.header.country != country {
+        return Err(RegistryFileError::WrongSnapshot {
+            expected: format!("{registry} ({country})"),
+            found: format!("{} ({})", snapshot.header.registry, snapshot.header.country),
+        });
+    }
+    Ok(snapshot)
+}
+
 /// A registry file read into a snapshot: a Tutela snapshot as it is (after
 /// checking it is for `registry` and `country`), a text file parsed with the
 /// country's numbering plan and stamped `as_of`.
@@ -196,15 +213,7 @@ pub fn read_registry_file(
     column: Option<&str>,
 ) -> Result<Snapshot, RegistryFileError> {
     if is_snapshot(bytes) {
-        let snapshot =
-            Snapshot::parse(bytes).map_err(|e| RegistryFileError::Snapshot(e.to_string()))?;
-        if snapshot.header.registry != registry || snapshot.header.country != country {
-            return Err(RegistryFileError::WrongSnapshot {
-                expected: format!("{registry} ({country})"),
-                found: format!("{} ({})", snapshot.header.registry, snapshot.header.country),
-            });
-        }
-        return Ok(snapshot);
+        return checked_snapshot(bytes, registry, country);
     }
     let numbers = parse_registry_text(bytes, plan, column)?;
     let set =
@@ -212,6 +221,24 @@ pub fn read_registry_file(
     Snapshot::new(registry, country, as_of, set)
         .map(|(snapshot, _)| snapshot)
         .map_err(|e| RegistryFileError::Snapshot(e.to_string()))
+}
+
+/// The numbers of a registry file, unsorted, without coding them: what
+/// building a snapshot or applying a delta starts from.
+pub fn read_registry_numbers(
+    bytes: &[u8],
+    registry: RegistryRef,
+    country: CountryCode,
+    plan: &NumberingPlan,
+    column: Option<&str>,
+) -> Result<Vec<u64>, RegistryFileError> {
+    if is_snapshot(bytes) {
+        return Ok(checked_snapshot(bytes, registry, country)?
+            .numbers
+            .iter()
+            .collect());
+    }
+    parse_registry_text(bytes, plan, column)
 }
 
 #[cfg(test)]

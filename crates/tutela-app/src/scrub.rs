@@ -57,6 +57,32 @@ pub struct ScrubSummary {
     pub invalid: u64,
 }
 
+/// Every row's phone field, end to end in one buffer: one allocation for
+/// the file instead of one per row.
+struct Phones {
+    bytes: Vec<u8>,
+    /// Where each row's field ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Phones {
+    fn push(&mut self, field: &[u8]) {
+        self.bytes.extend_from_slice(field);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Row `index`'s field.
+    fn get(&self, index: usize) -> &[u8] {
+        let start = index
+            .checked_sub(1)
+            .and_then(|before| self.ends.get(before))
+            .copied()
+            .unwrap_or(0);
+        let end = self.ends.get(index).copied().unwrap_or(start);
+        self.bytes.get(start..end).unwrap_or_default()
+    }
+}
+
 /// One data row: where it is in the input, and what its number is.
 struct Row {
     start: usize,
@@ -183,14 +209,13 @@ fn header(input: &[u8], delimiter: u8, column: &str) -> Result<(usize, usize), S
     Ok((end, index))
 }
 
-/// Splits the data rows and gathers each row's phone field into one buffer
-/// (offsets in `Row::number` until parsed; see `parse_numbers`).
+/// Splits the data rows and gathers each row's phone field into one buffer.
 fn split_rows(
     input: &[u8],
     header_end: usize,
     delimiter: u8,
     column: usize,
-) -> Result<(Vec<Row>, Vec<Vec<u8>>), ScrubError> {
+) -> Result<(Vec<Row>, Phones), ScrubError> {
     let body = input.get(header_end..).unwrap_or_default();
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -199,7 +224,10 @@ fn split_rows(
         .from_reader(body);
     let mut record = csv::ByteRecord::new();
     let mut rows = Vec::with_capacity(body.len() / 48);
-    let mut phones = Vec::with_capacity(body.len() / 48);
+    let mut phones = Phones {
+        bytes: Vec::with_capacity(body.len() / 4),
+        ends: Vec::with_capacity(body.len() / 48),
+    };
     let mut start = header_end;
     loop {
         let more = reader
@@ -212,7 +240,7 @@ fn split_rows(
             break;
         }
         let end = header_end + usize::try_from(reader.position().byte()).unwrap_or(body.len());
-        phones.push(record.get(column).unwrap_or_default().to_vec());
+        phones.push(record.get(column).unwrap_or_default());
         rows.push(Row {
             start,
             end,
@@ -224,10 +252,10 @@ fn split_rows(
 }
 
 /// Parses every row's number on two threads.
-fn parse_numbers(rows: &mut [Row], phones: &[Vec<u8>], region: CountryCode) {
-    let parse = |rows: &mut [Row], phones: &[Vec<u8>]| {
-        for (row, phone) in rows.iter_mut().zip(phones) {
-            row.number = std::str::from_utf8(phone)
+fn parse_numbers(rows: &mut [Row], phones: &Phones, region: CountryCode) {
+    let parse = |rows: &mut [Row], first: usize| {
+        for (index, row) in rows.iter_mut().enumerate() {
+            row.number = std::str::from_utf8(phones.get(first + index))
                 .ok()
                 .and_then(|text| PhoneNumber::parse(text, Some(region)).ok())
                 .map_or(0, |number| number.as_u64());
@@ -235,10 +263,9 @@ fn parse_numbers(rows: &mut [Row], phones: &[Vec<u8>], region: CountryCode) {
     };
     let middle = rows.len() / 2;
     let (left, right) = rows.split_at_mut(middle);
-    let (left_phones, right_phones) = phones.split_at(middle.min(phones.len()));
     thread::scope(|scope| {
-        scope.spawn(|| parse(left, left_phones));
-        parse(right, right_phones);
+        scope.spawn(|| parse(left, 0));
+        parse(right, middle);
     });
 }
 

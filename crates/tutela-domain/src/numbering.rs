@@ -92,21 +92,33 @@ impl NumberingPlan {
     }
 
     fn strip_calling_code<'a>(&self, digits: &'a [u8]) -> Option<&'a [u8]> {
-        let code = self.calling_code.to_string();
-        let code: Vec<u8> = code.bytes().map(|b| b - b'0').collect();
-        digits.strip_prefix(code.as_slice())
+        // Digits of the code, most significant first, without allocating:
+        // this runs once per line of files with hundreds of millions.
+        let mut code = [0_u8; 5];
+        let mut len = 0;
+        let mut rest = self.calling_code;
+        while rest > 0 {
+            *code.get_mut(len)? = (rest % 10) as u8;
+            rest /= 10;
+            len += 1;
+        }
+        let code = code.get_mut(..len)?;
+        code.reverse();
+        digits.strip_prefix(&*code)
     }
 
     fn strip_trunk_prefix<'a>(&self, digits: &'a [u8]) -> &'a [u8] {
-        let trunk: Vec<u8> = self
-            .trunk_prefix
-            .bytes()
-            .map(|b| b.wrapping_sub(b'0'))
-            .collect();
-        match digits.strip_prefix(trunk.as_slice()) {
+        let trunk = self.trunk_prefix.as_bytes();
+        let matches = !trunk.is_empty()
+            && digits.len() >= trunk.len()
+            && digits
+                .iter()
+                .zip(trunk)
+                .all(|(digit, text)| Some(*digit) == text.checked_sub(b'0'));
+        match digits.get(trunk.len()..) {
             // Only when what is left is still a whole number: US files hold
             // ten digits without the 1, French files may hold either form.
-            Some(rest) if !trunk.is_empty() && rest.len() >= usize::from(self.min_digits) => rest,
+            Some(rest) if matches && rest.len() >= usize::from(self.min_digits) => rest,
             _ => digits,
         }
     }

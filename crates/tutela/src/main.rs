@@ -385,11 +385,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints a command's answer, or its error and exits 1.
+/// Prints a command's answer (nothing when it is empty), or its error and
+/// exits 1.
 fn report(result: Result<String, String>) -> ExitCode {
     match result {
         Ok(text) => {
-            println!("{text}");
+            if !text.is_empty() {
+                println!("{text}");
+            }
             ExitCode::SUCCESS
         }
         Err(text) => {
@@ -509,18 +512,7 @@ fn run_audit(settings: &Settings, command: AuditCommand) -> ExitCode {
             }
         }
     });
-    match result {
-        Ok(text) => {
-            if !text.is_empty() {
-                println!("{text}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(text) => {
-            eprintln!("tutela: {text}");
-            ExitCode::FAILURE
-        }
-    }
+    report(result)
 }
 
 fn run_serve(settings: &Settings) -> ExitCode {

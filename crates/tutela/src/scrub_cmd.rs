@@ -6,10 +6,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use tutela_app::registry_file::read_registry_file;
+use tutela_app::registry_file::{read_registry_file, read_registry_numbers};
 use tutela_app::scrub::{ScrubRegistry, scrub};
 use tutela_app::{LoadedRules, RuleBook};
-use tutela_domain::{CountryCode, RegistryRef, Snapshot, Timestamp};
+use tutela_domain::{CountryCode, NumberSet, RegistryRef, Snapshot, Timestamp, is_snapshot};
 
 /// What `tutela scrub` was asked.
 #[derive(Debug, Clone)]
@@ -132,18 +132,31 @@ pub fn run_scrub(args: &ScrubArgs) -> Result<String, String> {
     let mut snapshots: Vec<Snapshot> = Vec::new();
     for path in &args.registry_files {
         let bytes = read(path, "--registry-file")?;
-        let registry = match Snapshot::parse(&bytes) {
-            Ok(s) => s.header.registry,
-            Err(_) => default_registry,
-        };
-        let snapshot = read_registry_file(
-            &bytes,
-            registry,
-            country,
-            plan,
-            Timestamp::now(),
-            args.registry_column.as_deref(),
-        )
+        // A snapshot says which registry it is; a text file is the default.
+        let snapshot = if is_snapshot(&bytes) {
+            Snapshot::parse(&bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|s| {
+                    if s.header.country == country {
+                        Ok(s)
+                    } else {
+                        Err(format!(
+                            "the snapshot is for {}, not {country}",
+                            s.header.country
+                        ))
+                    }
+                })
+        } else {
+            read_registry_file(
+                &bytes,
+                default_registry,
+                country,
+                plan,
+                Timestamp::now(),
+                args.registry_column.as_deref(),
+            )
+            .map_err(|e| e.to_string())
+        }
         .map_err(|e| format!("--registry-file {}: {e}", path.display()))?;
         snapshots.push(snapshot);
     }
@@ -209,8 +222,7 @@ pub fn run_build(args: &BuildArgs) -> Result<String, String> {
     let column = args.column.as_deref();
     let read_numbers = |path: &Path, what: &str| -> Result<Vec<u64>, String> {
         let bytes = read(path, what)?;
-        read_registry_file(&bytes, registry, country, plan, as_of, column)
-            .map(|s| s.numbers.iter().collect())
+        read_registry_numbers(&bytes, registry, country, plan, column)
             .map_err(|e| format!("{what} {}: {e}", path.display()))
     };
     let mut numbers = read_numbers(&args.input, "input")?;
@@ -232,10 +244,10 @@ pub fn run_build(args: &BuildArgs) -> Result<String, String> {
     numbers.dedup();
     if let Some(remove) = &args.remove {
         let removed = read_numbers(remove, "--remove")?;
-        let removed = tutela_domain::NumberSet::from_numbers(removed).map_err(|e| e.to_string())?;
+        let removed = NumberSet::from_numbers(removed).map_err(|e| e.to_string())?;
         numbers.retain(|n| !removed.contains(*n));
     }
-    let set = tutela_domain::NumberSet::from_sorted_unique(&numbers).map_err(|e| e.to_string())?;
+    let set = NumberSet::from_sorted_unique(&numbers).map_err(|e| e.to_string())?;
     let (snapshot, payload) =
         Snapshot::new(registry, country, as_of, set).map_err(|e| e.to_string())?;
     let bytes = snapshot.file_bytes(&payload).map_err(|e| e.to_string())?;
