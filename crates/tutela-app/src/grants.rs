@@ -81,6 +81,23 @@ permission!(
     PublishNotices: TenantPermission = PublishNotices, NoticePublish
 );
 permission!(
+    /// Ask whether a number may be called.
+    GateCalls: TenantPermission = CallGating, CallDecide
+);
+permission!(
+    /// Report call outcomes (the dialer that asks also reports).
+    ReportCalls: TenantPermission = CallGating, CallOutcome
+);
+permission!(
+    /// Check a controller's stored lists against the loaded registries.
+    ScrubLists: TenantPermission = ImportLists, ListScrub
+);
+permission!(
+    /// Reload the node's registry snapshots (the administrator who
+    /// registers controllers keeps the registries they are called against).
+    ReloadRegistries: PlatformPermission = ManageControllers, RegistryReload
+);
+permission!(
     /// Register controllers and record agreements.
     ManageControllers: PlatformPermission = ManageControllers, ControllerManage
 );

@@ -8,6 +8,7 @@
 
 pub mod audit;
 mod auth;
+mod calls;
 mod clients;
 mod consent;
 mod controller_keys;
@@ -15,9 +16,11 @@ mod controllers;
 mod error;
 pub mod grants;
 mod keys;
+mod list_scrub;
 mod lists;
 mod notices;
 mod passwords;
+pub mod registries;
 pub mod registry_file;
 pub mod rules;
 pub mod scrub;
@@ -32,6 +35,7 @@ use tutela_domain::{Clock, LoginPolicy};
 use tutela_storage::Store;
 
 pub use auth::{CLIENT_TOKEN_PREFIX, Login, MfaEnrollment, SESSION_PREFIX};
+pub use calls::{CallRequest, OutcomeReport};
 pub use clients::{MAX_TOKEN_LIFETIME, NewClient};
 pub use consent::NewConsent;
 pub use controller_keys::{ControllerKeys, NonceSequence};
@@ -39,8 +43,10 @@ pub use controllers::NewController;
 pub use error::AppError;
 pub use grants::{PlatformGrant, TenantGrant};
 pub use keys::KeyRing;
+pub use list_scrub::ListScrub;
 pub use lists::{ImportProgress, ImportRequest, ImportSummary, sniff_delimiter, sniff_encoding};
 pub use passwords::PasswordHasher;
+pub use registries::{RegistryReport, RegistryShelf};
 pub use rules::{LoadedRules, RuleBook, RuleBookError};
 pub use subjects::{AttributeView, MAX_PAGE, NewSubject, SubjectSearch, SubjectView};
 pub use tokens::{digest, random_token_hex};
@@ -58,6 +64,8 @@ pub struct App {
     appender: audit::Appender,
     signer: Arc<audit::AuditSigner>,
     voiding_rules: Arc<Vec<tutela_domain::VoidingRule>>,
+    rules: RuleBook,
+    registries: RegistryShelf,
 }
 
 impl App {
@@ -88,7 +96,34 @@ impl App {
             appender,
             signer,
             voiding_rules: Arc::new(tutela_domain::default_voiding_rules()),
+            // The shipped rules parse (a test holds it); were they not to,
+            // every decision would deny for want of rules, the safe side.
+            rules: RuleBook::shipped().unwrap_or_default(),
+            registries: RegistryShelf::default(),
         }
+    }
+
+    /// The same application with other calling rules (the shipped ones
+    /// with the operator's overrides).
+    pub fn with_rules(mut self, rules: RuleBook) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// The same application deciding calls against `registries`.
+    pub fn with_registries(mut self, registries: RegistryShelf) -> Self {
+        self.registries = registries;
+        self
+    }
+
+    /// The calling rules in force.
+    pub fn rules(&self) -> &RuleBook {
+        &self.rules
+    }
+
+    /// The registry snapshots this node holds.
+    pub fn registries(&self) -> &RegistryShelf {
+        &self.registries
     }
 
     /// The public key that verifies this application's audit signatures.

@@ -388,7 +388,11 @@ impl App {
             return Err(AppError::NotFound);
         }
         self.record(events).await?;
-        if !self.store.erase_subject(grant.controller(), id).await? {
+        if !self
+            .store
+            .erase_subject(grant.controller(), id, self.clock.now())
+            .await?
+        {
             return Err(AppError::NotFound);
         }
         tracing::info!(

@@ -73,6 +73,15 @@ impl PhoneNumber {
         &self.0
     }
 
+    /// The country whose numbering plan the number belongs to (`IT` for
+    /// `+39 347…`; for shared calling codes such as +1, the country of the
+    /// number's area code). `None` for numbers of no single country.
+    pub fn region(&self) -> Option<CountryCode> {
+        let number = PHONE_NUMBER_UTIL.parse(&self.0, None).ok()?;
+        let region = number.get_region_code()?;
+        CountryCode::parse(region.as_region_str().as_str()).ok()
+    }
+
     /// The E.164 digits as one integer, the key of registry sets
     /// (`+393471234567` is 393471234567).
     pub fn as_u64(&self) -> u64 {
@@ -257,6 +266,25 @@ mod tests {
             ("+393391234567", "+393391234567"),
         ] {
             assert_eq!(e164(input, it()), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn a_number_knows_its_country_even_under_a_shared_calling_code() {
+        for (input, country) in [
+            ("+393471234567", "IT"),
+            ("+33612345678", "FR"),
+            ("+34612345678", "ES"),
+            ("+447400123456", "GB"),
+            ("+12025550123", "US"),
+            ("+14165550123", "CA"),
+        ] {
+            let number = PhoneNumber::parse(input, None).unwrap();
+            assert_eq!(
+                number.region().map(|c| c.to_string()),
+                Some(country.to_owned()),
+                "{input}"
+            );
         }
     }
 

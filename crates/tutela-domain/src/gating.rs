@@ -176,6 +176,29 @@ pub enum DenyReason {
 }
 
 impl DenyReason {
+    /// The stable code, as in the serialized form's `code` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::PurposeNotInAgreement => "purpose_not_in_agreement",
+            Self::Objected => "objected",
+            Self::Restricted => "restricted",
+            Self::Suppressed { .. } => "suppressed",
+            Self::RegistryListed { .. } => "registry_listed",
+            Self::RegistryUnavailable { .. } => "registry_unavailable",
+            Self::RegistryCheckStale { .. } => "registry_check_stale",
+            Self::NoConsent => "no_consent",
+            Self::ConsentWithdrawn => "consent_withdrawn",
+            Self::ConsentVoidedByRegistration { .. } => "consent_voided_by_registration",
+            Self::OutsideCallingHours { .. } => "outside_calling_hours",
+            Self::PublicHoliday { .. } => "public_holiday",
+            Self::AttemptCapReached { .. } => "attempt_cap_reached",
+            Self::CoolOff { .. } => "cool_off",
+            Self::ListExpired { .. } => "list_expired",
+            Self::NotOnList { .. } => "not_on_list",
+            Self::NoRulesForCountry => "no_rules_for_country",
+        }
+    }
+
     /// The instant at which this reason lifts by itself, if it does.
     fn lifts_at(&self) -> Option<Timestamp> {
         match self {

@@ -146,6 +146,11 @@ pub struct JurisdictionRules {
     pub country: CountryCode,
     /// Name for people.
     pub name: String,
+    /// The language the privacy notice is read in to people called in this
+    /// country: the version the call's notice obligation names is the
+    /// controller's latest in it.
+    #[serde(default)]
+    pub notice_language: Option<crate::notice::Language>,
     /// How numbers are written.
     pub numbering: NumberingPlan,
     /// IANA time zones of the country's numbers. A call must be inside the

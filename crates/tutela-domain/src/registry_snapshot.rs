@@ -23,7 +23,7 @@ use crate::text::CountryCode;
 const MAGIC: &[u8] = b"TUTELA-DNC 1\n";
 
 /// Which list of numbers not to call a snapshot holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RegistryRef {
     /// A national registry (`it_rpo`, `us_dnc`…).
     National(Registry),

@@ -186,15 +186,27 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
     }
 }
 
-/// The `controller_id` path parameter; one that does not parse names nothing (404).
+/// The `controller_id` path parameter, or for routes without one (the
+/// dialer's `/v1/calls/…`) the `controller_id` query parameter; one that
+/// does not parse names nothing (404).
 async fn path_controller(parts: &mut Parts, app: &App) -> Result<ControllerId, ApiError> {
     let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
         .await
         .map_err(|_| ApiError::not_found())?;
-    params
-        .get("controller_id")
-        .and_then(|id| id.parse().ok())
+    let from_path = params.get("controller_id").cloned();
+    let id = match from_path {
+        Some(id) => Some(id),
+        None => Query::<ControllerQuery>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|q| q.0.controller_id),
+    };
+    id.and_then(|id| id.parse().ok())
         .ok_or_else(ApiError::not_found)
+}
+
+#[derive(Deserialize)]
+struct ControllerQuery {
+    controller_id: Option<String>,
 }
 
 /// Path parameters; a value that does not parse (not a UUID) names nothing,

@@ -42,6 +42,10 @@ use utoipa::OpenApi;
         crate::routes::lists::get,
         crate::routes::lists::members,
         crate::routes::lists::overdue,
+        crate::routes::calls::scrub,
+        crate::routes::calls::decide,
+        crate::routes::calls::outcome,
+        crate::routes::calls::reload,
         crate::routes::subjects::get,
         crate::routes::subjects::erase,
         crate::routes::audit::events,
@@ -67,6 +71,7 @@ use utoipa::OpenApi;
         (name = "users", description = "Staff accounts, roles, scopes and attestations"),
         (name = "clients", description = "Machine clients and their API tokens"),
         (name = "subjects", description = "A controller's data subjects, for a declared purpose"),
+        (name = "calls", description = "Call gating: the decision before each call, outcomes after, registry snapshots"),
         (name = "audit", description = "The tamper-evident audit trail: events, checkpoints, proofs (DPO and auditor)"),
     )
 )]

@@ -13,6 +13,7 @@
 mod audit;
 mod audit_query;
 mod audit_segment;
+mod calls;
 mod error;
 mod lists;
 mod repositories;
@@ -20,6 +21,7 @@ mod rows;
 mod rows_lists;
 mod sql;
 mod sql_audit;
+mod sql_calls;
 mod sql_clients;
 mod sql_consent;
 mod sql_controllers;
@@ -39,6 +41,7 @@ pub use audit_segment::{
     EPOCH_EVENTS, IndexedRecord, SEGMENT_EVENTS, SegmentError, SegmentRow, StoredSegment,
     encode_records, epoch_of, segment_rows,
 };
+pub use calls::{CallRecord, CallRepository, ListCheck, ListOnRecord, Suppression};
 pub use error::StorageError;
 pub use lists::{
     ConsentRepository, ImportBatch, ImportSession, ListPurge, ListRepository, NoticeDue,
@@ -60,7 +63,8 @@ pub use rows::{
     terms_from_aggregates, terms_json, timestamp, user_as_stored, user_from_row,
 };
 pub use rows_lists::{
-    ConsentEventTuple, ConsentEventWithLater, LeadListTuple, RegistrationTuple,
-    consent_event_from_row, json_text, json_value, lead_list_from_row, registration_from_row,
+    ConsentEventTuple, ConsentEventWithLater, LeadListTuple, ListMemberTuple, RegistrationTuple,
+    consent_event_from_row, json_text, json_value, lead_list_from_row, list_member_from_row,
+    registration_from_row,
 };
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

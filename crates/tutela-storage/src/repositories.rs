@@ -366,11 +366,14 @@ pub trait SubjectRepository: Send + Sync {
 
     /// Erases a subject of `controller` in one transaction: its record (and
     /// with it the audit pseudonym secret), blind indexes, list memberships,
-    /// consent events and registrations. False when there was no such subject.
+    /// consent events and registrations; its blind indexes stay only as
+    /// suppressions (reason `erased`, since `at`), so the person is never
+    /// called again. False when there was no such subject.
     async fn erase_subject(
         &self,
         controller: ControllerId,
         id: SubjectId,
+        at: Timestamp,
     ) -> Result<bool, StorageError>;
 
     /// One subject of `controller`; another controller's subject is `None`.
@@ -410,6 +413,7 @@ pub trait Store:
     + crate::ListRepository
     + crate::ConsentRepository
     + crate::NoticeRepository
+    + crate::CallRepository
     + crate::AuditAppend
     + crate::AuditRead
     + Debug
@@ -428,6 +432,7 @@ impl<T> Store for T where
         + crate::ListRepository
         + crate::ConsentRepository
         + crate::NoticeRepository
+        + crate::CallRepository
         + crate::AuditAppend
         + crate::AuditRead
         + Debug

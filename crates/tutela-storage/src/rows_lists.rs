@@ -177,3 +177,35 @@ pub fn json_value<T: serde::de::DeserializeOwned>(
 ) -> Result<T, StorageError> {
     serde_json::from_str(text).map_err(|_| corrupt(column))
 }
+
+/// A `lead_lists` row followed by the list's art. 14 due instant and the
+/// member's notice-given instant.
+pub type ListMemberTuple = (
+    Uuid,
+    Uuid,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+    i64,
+    i64,
+    Vec<u8>,
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// Decodes a list with its art. 14 due instant and the member's
+/// notice-given instant.
+pub fn list_member_from_row(
+    row: ListMemberTuple,
+) -> Result<(LeadList, Option<i64>, Option<i64>), StorageError> {
+    let (a, b, c, d, e, f, g, h, i, j, k, l, due, given) = row;
+    Ok((
+        lead_list_from_row((a, b, c, d, e, f, g, h, i, j, k, l))?,
+        due,
+        given,
+    ))
+}

@@ -41,5 +41,6 @@ macro_rules! impl_sql_repositories {
         $crate::__impl_consent_sql!($store, $db, $storage_error);
         $crate::__impl_notice_sql!($store, $db, $storage_error);
         $crate::__impl_audit_sql!($store, $db, $storage_error);
+        $crate::__impl_call_sql!($store, $db, $storage_error);
     };
 }

@@ -148,8 +148,24 @@ macro_rules! __impl_subject_sql {
                 &self,
                 controller: ::tutela_domain::ControllerId,
                 id: ::tutela_domain::SubjectId,
+                at: ::tutela_domain::Timestamp,
             ) -> Result<bool, $crate::StorageError> {
                 let mut tx = self.begin_write().await?;
+                // The suppression is written from the blind indexes the
+                // erasure is about to delete, in the same transaction: an
+                // erased person can never be called again, not even for an
+                // instant between two commits.
+                ::sqlx::query(
+                    "INSERT INTO suppressions (controller_id, blind, reason, at) \
+                     SELECT controller_id, blind, 'erased', $3 FROM subject_lookups \
+                     WHERE controller_id = $1 AND subject_id = $2 ON CONFLICT DO NOTHING",
+                )
+                .bind(controller.0)
+                .bind(id.0)
+                .bind($crate::micros(at))
+                .execute(&mut *tx)
+                .await
+                .map_err($storage_error)?;
                 let erased = Self::erase_subject_in(&mut tx, controller, id).await?;
                 tx.commit().await.map_err($storage_error)?;
                 Ok(erased)

@@ -48,6 +48,9 @@ struct RawConfig {
     audit: RawAudit,
     #[serde(default)]
     consent: RawConsent,
+    /// Directory of `CC.toml` calling-rule files replacing the shipped ones
+    /// (`TUTELA_RULES_DIR`, as for `tutela scrub`).
+    rules_dir: Option<PathBuf>,
 }
 
 /// `[consent]`: the operator's table of consent-voiding rules, replacing
@@ -131,6 +134,9 @@ pub struct Settings {
     /// Which do-not-call registrations void earlier consents
     /// (`[[consent.voiding_rules]]`; the built-in table when not set).
     pub voiding_rules: Vec<tutela_domain::VoidingRule>,
+    /// Directory of calling-rule files replacing the shipped ones, per
+    /// country (`rules_dir`); the shipped rules when not set.
+    pub rules_dir: Option<PathBuf>,
 }
 
 impl fmt::Debug for Settings {
@@ -146,6 +152,7 @@ impl fmt::Debug for Settings {
             .field("login", &self.login)
             .field("audit_checkpoint_every", &self.audit_checkpoint_every)
             .field("voiding_rules", &self.voiding_rules)
+            .field("rules_dir", &self.rules_dir)
             .finish()
     }
 }
@@ -484,6 +491,7 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
         login,
         audit_checkpoint_every,
         voiding_rules,
+        rules_dir: raw.rules_dir,
         data_dir,
         listen,
         database,

@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 /// no `database_url` is configured).
 pub const DATABASE_FILE: &str = "tutela.db";
 
+/// The folder of registry snapshots (`*.snapshot`) a node loads at start
+/// and on reload; `tutela registry install` puts them there.
+pub const REGISTRIES_DIR: &str = "registries";
+
 /// Length of the root key in bytes (a 256-bit key).
 const ROOT_KEY_LEN: usize = 32;
 
@@ -87,6 +91,11 @@ impl DataDir {
     /// Where encrypted blobs are stored when no object store is configured.
     pub fn blob_dir(&self) -> PathBuf {
         self.root.join("blobs")
+    }
+
+    /// The folder of registry snapshots this node loads.
+    pub fn registries(&self) -> PathBuf {
+        self.root.join(REGISTRIES_DIR)
     }
 
     /// The local root key file.

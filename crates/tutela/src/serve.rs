@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tutela_app::audit::AuditSigner;
-use tutela_app::{App, AppError, KeyRing};
+use tutela_app::{App, AppError, KeyRing, RegistryShelf, RuleBook};
 use tutela_domain::{Clock, SetupToken};
 use tutela_server::{ServeError, TlsError, load_tls_config, router, serve};
 use tutela_storage::{OpenMode, StorageError};
@@ -42,6 +42,17 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The calling rules (`rules_dir`) do not load: the file and field.
+    #[error("setting `rules_dir`: {0}")]
+    Rules(#[from] tutela_app::RuleBookError),
+    /// The registry folder of the data directory cannot be read.
+    #[error("registry folder {path}: {source}")]
+    Registries {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Deriving keys or issuing the setup token failed.
     #[error("starting the application: {0}")]
     Setup(#[from] AppError),
@@ -58,7 +69,14 @@ impl StartError {
     /// an address that cannot be bound, an unusable data directory), so
     /// `main` can exit with the configuration-error code.
     pub fn is_configuration(&self) -> bool {
-        matches!(self, Self::Tls(_) | Self::Bind { .. } | Self::DataDir(_))
+        matches!(
+            self,
+            Self::Tls(_)
+                | Self::Bind { .. }
+                | Self::DataDir(_)
+                | Self::Rules(_)
+                | Self::Registries { .. }
+        )
     }
 }
 
@@ -107,9 +125,20 @@ pub async fn start(
     // Only now, with TLS loaded and the port bound, is a token issued: a start
     // that fails must not void the token a running instance has printed.
     let signer = AuditSigner::from_pkcs8(data_dir.audit_signing_key())?;
+    let rules = RuleBook::load(settings.rules_dir.as_deref())?;
+    let folder = data_dir.registries();
+    // A snapshot that does not read is logged and left out: the node starts,
+    // and decisions governed by that registry deny as unavailable.
+    let (registries, _) =
+        RegistryShelf::open(&folder).map_err(|source| StartError::Registries {
+            path: folder.clone(),
+            source,
+        })?;
     let app = App::new(store, clock, keys, signer, settings.audit_checkpoint_every)
         .with_login_policy(settings.login)
-        .with_voiding_rules(settings.voiding_rules.clone());
+        .with_voiding_rules(settings.voiding_rules.clone())
+        .with_rules(rules)
+        .with_registries(registries);
     let setup_token = app.issue_setup_token().await?;
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();

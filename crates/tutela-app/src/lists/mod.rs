@@ -416,7 +416,7 @@ fn content_digest(file: &[u8; 32], request: &ImportRequest) -> [u8; 32] {
     hash.finalize().into()
 }
 
-fn list_event<P: crate::grants::TenantPermission>(
+pub(crate) fn list_event<P: crate::grants::TenantPermission>(
     grant: &TenantGrant<P>,
     action: Action,
     list: Option<ListId>,

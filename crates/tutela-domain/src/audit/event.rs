@@ -168,6 +168,15 @@ slug_enum!(
         NoticeRecord = "notice.record",
         /// A privacy notice was published.
         NoticePublish = "notice.publish",
+        /// A dialer asked whether a number may be called: the outcome is
+        /// the verdict (denied with the first reason's code).
+        CallDecide = "call.decide",
+        /// A dialer reported a call's outcome.
+        CallOutcome = "call.outcome",
+        /// A lead list was checked against the loaded registries.
+        ListScrub = "list.scrub",
+        /// Registry snapshots were reloaded on a node.
+        RegistryReload = "registry.reload",
         /// The audit trail was read.
         AuditRead = "audit.read",
         /// The audit trail was exported.
@@ -202,6 +211,11 @@ slug_enum!(
         Notice = "notice",
         /// A sign-in session.
         Session = "session",
+        /// A call to a number (named only by the event's pseudonym when the
+        /// number belongs to a known subject; never by the number).
+        Call = "call",
+        /// A do-not-call registry or suppression list snapshot.
+        Registry = "registry",
         /// A data subject (named only by the event's pseudonym).
         Subject = "subject",
         /// A user account.

@@ -4,6 +4,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod calls;
 pub(crate) mod clients;
 pub(crate) mod consent;
 pub(crate) mod controllers;
@@ -236,6 +237,20 @@ fn routes() -> Routes {
             "/v1/controllers/{controller_id}/privacy-notices/{language}",
             Tenant,
             get(consent::notice),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/lists/{list_id}/scrub",
+            Tenant,
+            post(calls::scrub),
+        )
+        .add("POST", "/v1/calls/decide", Tenant, post(calls::decide))
+        .add("POST", "/v1/calls/outcomes", Tenant, post(calls::outcome))
+        .add(
+            "POST",
+            "/v1/registries/reload",
+            Platform,
+            post(calls::reload),
         )
         .add("GET", "/v1/audit/{chain}/events", Audit, get(audit::events))
         .add(

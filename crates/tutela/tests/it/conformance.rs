@@ -10,6 +10,7 @@ use tutela_storage::{SetupCompletion, SetupTokenIssue, StorageError, Store};
 
 pub use crate::conformance_access::*;
 pub use crate::conformance_audit::*;
+pub use crate::conformance_calls::*;
 pub use crate::conformance_contacts::*;
 
 /// Instantiates every conformance test for one backend.
@@ -52,6 +53,7 @@ macro_rules! conformance_suite {
             case!(art14_notices_fall_due_and_expired_lists_are_purged);
             case!(the_consent_ledger_answers_at_any_instant);
             case!(audit_queries_equal_a_naive_filter_across_segments_and_epochs);
+            case!(call_records_gather_lists_checks_outcomes_and_suppressions);
         }
     };
 }

@@ -14,7 +14,7 @@ use tutela_storage::{ImportBatch, Rejection, StorageError, Store, SubjectRow};
 use crate::conformance::{later, t0};
 use crate::conformance_access::{controller, subject};
 
-fn row(s: &Subject) -> SubjectRow {
+pub(crate) fn row(s: &Subject) -> SubjectRow {
     SubjectRow {
         id: s.id,
         created_at: s.created_at,
@@ -23,7 +23,7 @@ fn row(s: &Subject) -> SubjectRow {
     }
 }
 
-fn list(controller: ControllerId, id: ListId, digest: u8, accepted: u64) -> LeadList {
+pub(crate) fn list(controller: ControllerId, id: ListId, digest: u8, accepted: u64) -> LeadList {
     let provenance = Provenance {
         supplier: Label::parse("Liste Srl").unwrap(),
         data_owner: Label::parse("Liste Srl").unwrap(),
@@ -48,7 +48,10 @@ fn list(controller: ControllerId, id: ListId, digest: u8, accepted: u64) -> Lead
     }
 }
 
-async fn claim_all(session: &mut Box<dyn tutela_storage::ImportSession>, people: &[Subject]) {
+pub(crate) async fn claim_all(
+    session: &mut Box<dyn tutela_storage::ImportSession>,
+    people: &[Subject],
+) {
     let claims: Vec<_> = people
         .iter()
         .flat_map(|s| s.blinds().map(move |b| (b, s.id)))
@@ -82,8 +85,8 @@ pub async fn subjects_are_found_by_blind_index_and_erased_with_everything(store:
         .append_consent(&consent(&mario, ConsentAction::Granted, t0()))
         .await
         .unwrap();
-    assert!(!store.erase_subject(b.id, mario.id).await.unwrap());
-    assert!(store.erase_subject(a.id, mario.id).await.unwrap());
+    assert!(!store.erase_subject(b.id, mario.id, later(5)).await.unwrap());
+    assert!(store.erase_subject(a.id, mario.id, later(5)).await.unwrap());
     assert!(store.find_subjects(a.id, blind).await.unwrap().is_empty());
     assert!(
         store
@@ -99,7 +102,7 @@ pub async fn subjects_are_found_by_blind_index_and_erased_with_everything(store:
             .unwrap()
             .is_empty()
     );
-    assert!(!store.erase_subject(a.id, mario.id).await.unwrap());
+    assert!(!store.erase_subject(a.id, mario.id, later(5)).await.unwrap());
 }
 
 pub async fn imports_are_all_or_nothing_and_once_per_content(store: Arc<dyn Store>) {
