@@ -80,7 +80,7 @@ impl RegistryShelf {
                 let file =
                     PathBuf::from(format!("{}.{SNAPSHOT_EXTENSION}", snapshot.header.registry));
                 (
-                    snapshot.header.registry.clone(),
+                    snapshot.header.registry,
                     Arc::new(LoadedRegistry {
                         snapshot,
                         sha256,
@@ -123,7 +123,7 @@ impl RegistryShelf {
         for file in files {
             match load_file(&file) {
                 Ok(loaded) => {
-                    let registry = loaded.snapshot.header.registry.clone();
+                    let registry = loaded.snapshot.header.registry;
                     if let Some(other) = next.get(&registry) {
                         refused.push(RegistryLoadError {
                             file: file.clone(),
@@ -139,7 +139,7 @@ impl RegistryShelf {
                 Err(reason) => {
                     // Keep what this same file gave before.
                     if let Some(kept) = before.values().find(|r| r.file == file) {
-                        next.entry(kept.snapshot.header.registry.clone())
+                        next.entry(kept.snapshot.header.registry)
                             .or_insert_with(|| kept.clone());
                     }
                     tracing::warn!(file = %file.display(), %reason, "registry snapshot refused");
@@ -164,7 +164,7 @@ impl RegistryShelf {
             loaded: self
                 .current()
                 .values()
-                .map(|r| (r.snapshot.header.registry.clone(), r.snapshot.header.count))
+                .map(|r| (r.snapshot.header.registry, r.snapshot.header.count))
                 .collect(),
             refused,
         }
@@ -235,5 +235,58 @@ impl crate::App {
         }
         self.record(vec![event]).await?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tutela_domain::{NumberSet, Registry};
+
+    fn write(dir: &Path, name: &str, registry: RegistryRef, numbers: Vec<u64>) {
+        let (snapshot, payload) = Snapshot::new(
+            registry,
+            CountryCode::parse("IT").unwrap(),
+            "2026-11-20T00:00:00Z".parse().unwrap(),
+            NumberSet::from_numbers(numbers).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(dir.join(name), snapshot.file_bytes(&payload).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_bad_file_keeps_its_earlier_snapshot_and_a_removed_one_unloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let rpo = RegistryRef::National(Registry::ItRpo);
+        write(dir.path(), "rpo.snapshot", rpo, vec![393_471_111_111]);
+        write(
+            dir.path(),
+            "global.snapshot",
+            RegistryRef::Global,
+            vec![393_472_222_222],
+        );
+        std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        let (shelf, report) = RegistryShelf::open(dir.path()).unwrap();
+        assert_eq!(report.loaded.len(), 2);
+        assert!(report.refused.is_empty());
+
+        // Damaged: refused by name, the snapshot it replaced stays.
+        std::fs::write(dir.path().join("rpo.snapshot"), b"TUTELA-DNC 1\n{").unwrap();
+        let report = shelf.reload().unwrap();
+        assert_eq!(report.refused.len(), 1);
+        assert!(report.refused[0].file.ends_with("rpo.snapshot"));
+        let current = shelf.current();
+        assert!(current[&rpo].snapshot.numbers.contains(393_471_111_111));
+
+        // A second file for the same registry is refused, not merged.
+        write(dir.path(), "rpo2.snapshot", rpo, vec![393_473_333_333]);
+        let report = shelf.reload().unwrap();
+        assert_eq!(report.refused.len(), 2);
+        std::fs::remove_file(dir.path().join("rpo2.snapshot")).unwrap();
+
+        // Removed: unloaded (decisions then deny as unavailable).
+        std::fs::remove_file(dir.path().join("global.snapshot")).unwrap();
+        let report = shelf.reload().unwrap();
+        assert_eq!(report.loaded, vec![(rpo, 1)]);
     }
 }
