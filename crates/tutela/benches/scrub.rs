@@ -9,7 +9,8 @@
 //! `scripts/test --run cargo bench -p tutela --bench scrub` (PostgreSQL from
 //! the script; without `TUTELA_TEST_POSTGRES_URL` the anti-join is skipped
 //! with a note). `TUTELA_BENCH_ROWS` and `TUTELA_BENCH_REGISTRY` change the
-//! sizes; `TUTELA_BENCH_ONLY=decide` runs the decision latency alone.
+//! sizes; `TUTELA_BENCH_ONLY=decide` runs the decision latency alone, and
+//! `TUTELA_BENCH_ONLY=us` a 250,000,000-number registry (the US one's size).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -180,6 +181,62 @@ async fn postgres_anti_join(
     Some((elapsed, kept))
 }
 
+/// A registry the size of the US one: 250,000,000 ten-digit numbers (area
+/// codes 201 to 989), built, written, loaded and asked, with the peak
+/// memory of the process.
+fn us_sized_registry() {
+    let count = env_usize("TUTELA_BENCH_REGISTRY", 250_000_000);
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let started = Instant::now();
+    let numbers: Vec<u64> = (0..count)
+        .map(|_| 1_201_000_0000 + rng.next() % 7_890_000_000)
+        .collect();
+    let set = tutela_domain::NumberSet::from_numbers(numbers).unwrap();
+    let built = started.elapsed();
+    let (snapshot, payload) = Snapshot::new(
+        RegistryRef::National(tutela_domain::Registry::UsDnc),
+        CountryCode::parse("US").unwrap(),
+        "2026-11-20T00:00:00Z".parse().unwrap(),
+        set,
+    )
+    .unwrap();
+    let bytes = snapshot.file_bytes(&payload).unwrap();
+    let distinct = snapshot.header.count;
+    drop((snapshot, payload));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("us_dnc.snapshot");
+    std::fs::write(&path, &bytes).unwrap();
+    drop(bytes);
+    let started = Instant::now();
+    let loaded = Snapshot::parse(&std::fs::read(&path).unwrap()).unwrap();
+    let load = started.elapsed();
+    let mut rng = Rng(7);
+    let probes = 1_000_000;
+    let started = Instant::now();
+    let mut hits = 0usize;
+    for _ in 0..probes {
+        hits += usize::from(
+            loaded
+                .numbers
+                .contains(1_201_000_0000 + rng.next() % 7_890_000_000),
+        );
+    }
+    let per_lookup = started.elapsed().as_nanos() / probes;
+    let size = std::fs::metadata(&path).unwrap().len();
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?")
+        .to_owned();
+    println!(
+        "US-sized registry: {distinct} distinct numbers, built in {:.1} s, file {size} bytes ({:.2} bytes per number), loaded in {:.2} s, lookups {per_lookup} ns ({hits} hits in {probes}); peak memory {peak}",
+        built.as_secs_f64(),
+        size as f64 / distinct as f64,
+        load.as_secs_f64(),
+    );
+}
+
 fn decide_latency() {
     let book = RuleBook::shipped().unwrap();
     let it = book
@@ -235,6 +292,10 @@ fn decide_latency() {
 async fn main() {
     if std::env::var("TUTELA_BENCH_ONLY").as_deref() == Ok("decide") {
         decide_latency();
+        return;
+    }
+    if std::env::var("TUTELA_BENCH_ONLY").as_deref() == Ok("us") {
+        us_sized_registry();
         return;
     }
     let rows = env_usize("TUTELA_BENCH_ROWS", 10_000_000);
