@@ -132,6 +132,16 @@ enum RegistryCommand {
         #[command(flatten)]
         rules: RulesDirArg,
     },
+    /// Check a snapshot and put it where `tutela serve` loads it (the data
+    /// directory's `registries/`); running servers pick it up on
+    /// `POST /v1/registries/reload`.
+    Install {
+        /// The snapshot file (from `tutela registry build`).
+        file: PathBuf,
+        /// The server's data directory.
+        #[arg(long, env = "TUTELA_DATA_DIR")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -372,6 +382,9 @@ fn main() -> ExitCode {
             output,
             rules_dir: rules.rules_dir,
         })),
+        Command::Registry {
+            command: RegistryCommand::Install { file, data_dir },
+        } => report(scrub_cmd::run_install(&file, &data_dir)),
         Command::Rules {
             command: RulesCommand::Show { country, rules },
         } => {

@@ -264,6 +264,35 @@ pub fn run_build(args: &BuildArgs) -> Result<String, String> {
     ))
 }
 
+/// Checks a snapshot file (digest, count, decoding) and puts it in the data
+/// directory's registry folder, where a server loads it at start or on
+/// `POST /v1/registries/reload`. A file that does not read is refused and
+/// the installed snapshot of that registry is left as it was; the new one
+/// replaces it in one rename.
+pub fn run_install(file: &Path, data_dir: &Path) -> Result<String, String> {
+    let bytes = read(file, "snapshot")?;
+    let snapshot = Snapshot::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+    let folder = data_dir.join(crate::data_dir::REGISTRIES_DIR);
+    std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    // `internal:<id>` becomes `internal_<id>`: one file name per registry.
+    let name = snapshot.header.registry.to_string().replace(':', "_");
+    let target = folder.join(format!(
+        "{name}.{}",
+        tutela_app::registries::SNAPSHOT_EXTENSION
+    ));
+    write_atomically(&target, |out| {
+        out.write_all(&bytes).map_err(|e| e.to_string())
+    })?;
+    Ok(format!(
+        "{}: {} numbers of {} ({}) as of {}; reload running servers with POST /v1/registries/reload",
+        target.display(),
+        snapshot.header.count,
+        snapshot.header.registry,
+        snapshot.header.country,
+        snapshot.header.as_of
+    ))
+}
+
 /// The rules in force for a country: where they come from, the file, and
 /// this year's and next year's public holidays as computed.
 pub fn run_rules_show(

@@ -233,3 +233,44 @@ async fn decisions_come_from_stored_facts_and_loaded_registries() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn registry_files_are_refused_by_line_and_snapshots_installed_whole() {
+    use tutela::scrub_cmd::{BuildArgs, run_build, run_install};
+    let dir = tempfile::tempdir().unwrap();
+    let build = |input: &str, output: &str| {
+        run_build(&BuildArgs {
+            registry: "it_rpo".into(),
+            country: "IT".into(),
+            as_of: "2026-11-20".into(),
+            input: dir.path().join(input),
+            base: None,
+            remove: None,
+            column: None,
+            output: dir.path().join(output),
+            rules_dir: None,
+        })
+    };
+    std::fs::write(dir.path().join("bad.txt"), "3471111111\nnot a number\n").unwrap();
+    let error = build("bad.txt", "bad.snapshot").unwrap_err();
+    assert!(error.contains("line 2"), "{error}");
+    assert!(!dir.path().join("bad.snapshot").exists());
+
+    std::fs::write(dir.path().join("rpo.txt"), "3471111111\n+39 347 222 2222\n").unwrap();
+    build("rpo.txt", "rpo.snapshot").unwrap();
+    let data = dir.path().join("data");
+    let said = run_install(&dir.path().join("rpo.snapshot"), &data).unwrap();
+    assert!(said.contains("2 numbers of it_rpo"), "{said}");
+    let installed = data.join("registries").join("it_rpo.snapshot");
+    let before = std::fs::read(&installed).unwrap();
+    assert_eq!(Snapshot::parse(&before).unwrap().header.count, 2);
+
+    // A damaged snapshot is refused and the installed one stays as it was.
+    let mut damaged = std::fs::read(dir.path().join("rpo.snapshot")).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    std::fs::write(dir.path().join("damaged.snapshot"), damaged).unwrap();
+    let error = run_install(&dir.path().join("damaged.snapshot"), &data).unwrap_err();
+    assert!(error.contains("damaged"), "{error}");
+    assert_eq!(std::fs::read(&installed).unwrap(), before);
+}
