@@ -5,9 +5,9 @@
 use jiff::SignedDuration;
 use tutela_domain::audit::{Action, AuditEvent, ObjectKind, ObjectRef, Outcome};
 use tutela_domain::{
-    CallFacts, CallOutcome, CallQuestion, Channel, ConsentState, ContactKind, ContactPoint,
-    ControllerId, CountryCode, Decision, Jurisdiction, ListFact, ListId, LookupKey, PhoneNumber,
-    RegistryFact, RegistryRef, Timestamp, Verdict, decide,
+    CallFacts, CallOutcome, CallQuestion, Channel, ConsentState, ContactPoint, ControllerId,
+    CountryCode, Decision, Jurisdiction, ListFact, ListId, LookupKey, PhoneNumber, RegistryFact,
+    RegistryRef, Timestamp, Verdict, decide,
 };
 use tutela_storage::CallRecord;
 
@@ -69,8 +69,7 @@ impl App {
         let now = self.clock.now();
         let at = request.at.unwrap_or(now);
         let controller = grant.controller();
-        let (point, phone) = self.phone(controller, &request.number).await?;
-        let country = phone.region();
+        let (point, phone, country) = self.phone(controller, &request.number).await?;
         let loaded = country.and_then(|c| self.rules.get(c));
         let rules = loaded.map(|l| l.jurisdiction.as_ref());
         let entry = grant.agreement().terms.purpose(grant.purpose());
@@ -144,19 +143,25 @@ impl App {
             return Err(AppError::invalid("at", "must not be in the future"));
         }
         let controller = grant.controller();
-        let (point, _) = self.phone(controller, &report.number).await?;
+        let (point, _, _) = self.phone(controller, &report.number).await?;
         let blind = self
             .keys
             .controller_keys(controller)?
             .blind(LookupKey::Contact(&point), &mut Vec::new());
-        let secrets = self.store.call_record(controller, blind, now, None).await?;
-        let event = with_subject(
-            grant
-                .event(Action::CallOutcome, now)
-                .object(ObjectRef::kind_only(ObjectKind::Call)),
-            &secrets,
-        );
-        self.audited_on(vec![event], async {
+        // The person by pseudonym through the same mechanism as every
+        // subject event; an unknown number gets an event naming nobody.
+        let holders = self.store.find_subjects(controller, blind).await?;
+        let call = ObjectRef::kind_only(ObjectKind::Call);
+        let mut events: Vec<AuditEvent> = self
+            .subject_events(grant, Action::CallOutcome, &holders)
+            .await?
+            .into_iter()
+            .map(|e| e.object(call.clone()))
+            .collect();
+        if events.is_empty() {
+            events.push(grant.event(Action::CallOutcome, now).object(call));
+        }
+        self.audited_on(events, async {
             Ok(self
                 .store
                 .record_call_outcome(controller, blind, at, report.outcome)
@@ -165,28 +170,22 @@ impl App {
         .await
     }
 
-    /// The number as a contact point: E.164 as given, or read in the
-    /// controller's country when written without a country code.
+    /// The number as a contact point and its country: E.164 as given, or
+    /// read in the controller's country when written without a country code.
     async fn phone(
         &self,
         controller: ControllerId,
         number: &str,
-    ) -> Result<(ContactPoint, PhoneNumber), AppError> {
+    ) -> Result<(ContactPoint, PhoneNumber, Option<CountryCode>), AppError> {
         let international = number.trim_start().starts_with('+') || number.starts_with("00");
         let region = if international {
             None
         } else {
             Some(self.controller_country(controller).await?)
         };
-        let point = ContactPoint::parse(ContactKind::Phone, number, region)
+        let (phone, country) = PhoneNumber::parse_with_region(number, region)
             .map_err(|e| AppError::invalid("number", e.reason))?;
-        match &point {
-            ContactPoint::Phone(phone) => {
-                let phone = phone.clone();
-                Ok((point, phone))
-            }
-            ContactPoint::Email(_) => Err(AppError::invalid("number", "is not a phone number")),
-        }
+        Ok((ContactPoint::Phone(phone.clone()), phone, country))
     }
 
     /// The decision's facts from the stored record and the loaded registries.
@@ -255,7 +254,8 @@ impl App {
 }
 
 /// The audit event of a decision: the verdict as outcome (a denial with its
-/// first reason's code), the person by pseudonym when known.
+/// first reason's code), the person by pseudonym when known. The secret
+/// came with the decision's one storage read, so no second read is made.
 fn decision_event(
     grant: &TenantGrant<GateCalls>,
     record: &CallRecord,
@@ -268,11 +268,6 @@ fn decision_event(
     if decision.verdict == Verdict::Deny {
         event.outcome = Outcome::denied(decision.reasons.first().map_or("deny", |r| r.code()));
     }
-    with_subject(event, record)
-}
-
-/// `event` naming the record's subject by pseudonym, when there is one.
-fn with_subject(event: AuditEvent, record: &CallRecord) -> AuditEvent {
     match (record.subject, &record.audit_secret) {
         (Some(subject), Some(secret)) => event.subject(pseudonym(secret, subject)),
         _ => event,

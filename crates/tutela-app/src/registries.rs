@@ -71,30 +71,6 @@ impl RegistryShelf {
         Ok((shelf, report))
     }
 
-    /// A shelf holding exactly `snapshots` (tests and benchmarks).
-    pub fn of(snapshots: Vec<Snapshot>) -> Self {
-        let map = snapshots
-            .into_iter()
-            .map(|snapshot| {
-                let sha256 = digest_bytes(&snapshot.header.sha256);
-                let file =
-                    PathBuf::from(format!("{}.{SNAPSHOT_EXTENSION}", snapshot.header.registry));
-                (
-                    snapshot.header.registry,
-                    Arc::new(LoadedRegistry {
-                        snapshot,
-                        sha256,
-                        file,
-                    }),
-                )
-            })
-            .collect();
-        Self {
-            dir: None,
-            current: Arc::new(RwLock::new(Arc::new(map))),
-        }
-    }
-
     /// The registries now loaded.
     pub fn current(&self) -> Arc<Shelf> {
         match self.current.read() {

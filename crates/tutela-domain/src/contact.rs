@@ -30,29 +30,22 @@ impl PhoneNumber {
     /// must start with `+` or `00`. Only numbers valid in their numbering
     /// plan are accepted.
     pub fn parse(input: &str, default_region: Option<CountryCode>) -> Result<Self, InvalidValue> {
-        if input.len() > Self::MAX_INPUT {
-            return Err(InvalidValue::new("is too long to be a phone number"));
-        }
-        let region = match default_region {
-            Some(country) => Some(
-                Region::from_code(country.as_str())
-                    .map_err(|_| InvalidValue::new("has no numbering plan for its region"))?,
-            ),
-            None => None,
-        };
-        let number = PHONE_NUMBER_UTIL.parse(input, region).map_err(|_| {
-            InvalidValue::new(if region.is_none() {
-                "is not a phone number; without a default region it must start with + or 00"
-            } else {
-                "is not a phone number"
-            })
-        })?;
-        if !number.is_valid() {
-            return Err(InvalidValue::new(
-                "is not a valid number in its country's numbering plan",
-            ));
-        }
-        Ok(Self(number.format_as(PhoneNumberFormat::E164).into_owned()))
+        parse_valid(input, default_region).map(|number| Self::formatted(&number))
+    }
+
+    /// [`PhoneNumber::parse`] that also says the number's country (see
+    /// [`PhoneNumber::region`]) from the same parse, for callers that need
+    /// both on a hot path.
+    pub fn parse_with_region(
+        input: &str,
+        default_region: Option<CountryCode>,
+    ) -> Result<(Self, Option<CountryCode>), InvalidValue> {
+        let number = parse_valid(input, default_region)?;
+        Ok((Self::formatted(&number), region_of(&number)))
+    }
+
+    fn formatted(number: &rlibphonenumber::PhoneNumber) -> Self {
+        Self(number.format_as(PhoneNumberFormat::E164).into_owned())
     }
 
     /// Accepts only a number already in E.164, as stored.
@@ -77,9 +70,7 @@ impl PhoneNumber {
     /// `+39 347…`; for shared calling codes such as +1, the country of the
     /// number's area code). `None` for numbers of no single country.
     pub fn region(&self) -> Option<CountryCode> {
-        let number = PHONE_NUMBER_UTIL.parse(&self.0, None).ok()?;
-        let region = number.get_region_code()?;
-        CountryCode::parse(region.as_region_str().as_str()).ok()
+        region_of(&PHONE_NUMBER_UTIL.parse(&self.0, None).ok()?)
     }
 
     /// The E.164 digits as one integer, the key of registry sets
@@ -88,6 +79,43 @@ impl PhoneNumber {
         // Both constructors guarantee `+` then 2 to 15 digits.
         self.0.get(1..).and_then(|d| d.parse().ok()).unwrap_or(0)
     }
+}
+
+/// Parses `input` as a number valid in its numbering plan (the rules of
+/// [`PhoneNumber::parse`]).
+fn parse_valid(
+    input: &str,
+    default_region: Option<CountryCode>,
+) -> Result<rlibphonenumber::PhoneNumber, InvalidValue> {
+    if input.len() > PhoneNumber::MAX_INPUT {
+        return Err(InvalidValue::new("is too long to be a phone number"));
+    }
+    let region = match default_region {
+        Some(country) => Some(
+            Region::from_code(country.as_str())
+                .map_err(|_| InvalidValue::new("has no numbering plan for its region"))?,
+        ),
+        None => None,
+    };
+    let number = PHONE_NUMBER_UTIL.parse(input, region).map_err(|_| {
+        InvalidValue::new(if region.is_none() {
+            "is not a phone number; without a default region it must start with + or 00"
+        } else {
+            "is not a phone number"
+        })
+    })?;
+    if !number.is_valid() {
+        return Err(InvalidValue::new(
+            "is not a valid number in its country's numbering plan",
+        ));
+    }
+    Ok(number)
+}
+
+/// The country of a parsed number, when it has exactly one.
+fn region_of(number: &rlibphonenumber::PhoneNumber) -> Option<CountryCode> {
+    let region = number.get_region_code()?;
+    CountryCode::parse(region.as_region_str().as_str()).ok()
 }
 
 impl fmt::Debug for PhoneNumber {
@@ -285,6 +313,8 @@ mod tests {
                 Some(country.to_owned()),
                 "{input}"
             );
+            let (same, region) = PhoneNumber::parse_with_region(input, None).unwrap();
+            assert_eq!((same, region), (number.clone(), number.region()), "{input}");
         }
     }
 

@@ -87,7 +87,8 @@ pub async fn call_records_gather_lists_checks_outcomes_and_suppressions(store: A
             .unwrap();
     }
     store
-        .publish_notice(a.id, Language::It, &notice_draft(), t0(), "dpo")
+        // Storage keeps what it is given; completeness is checked above it.
+        .publish_notice(a.id, Language::It, &NoticeDraft::default(), t0(), "dpo")
         .await
         .unwrap();
 
@@ -161,9 +162,4 @@ pub async fn call_records_gather_lists_checks_outcomes_and_suppressions(store: A
             .suppression
             .is_none()
     );
-}
-
-fn notice_draft() -> NoticeDraft {
-    // Storage keeps what it is given; completeness is checked above it.
-    NoticeDraft::default()
 }
