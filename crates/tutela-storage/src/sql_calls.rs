@@ -224,25 +224,35 @@ macro_rules! __impl_call_sql {
                 .fetch_all(&mut **conn)
                 .await
                 .map_err($storage_error)?;
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                // Every list's latest snapshot per registry in one statement,
+                // not one per list: this runs on every decision.
+                let checks: Vec<(::uuid::Uuid, String, i64)> = ::sqlx::query_as(
+                    "SELECT c.list_id, c.registry, MAX(c.as_of) FROM list_registry_checks c \
+                     JOIN list_members m ON m.list_id = c.list_id \
+                     JOIN lead_lists l ON l.id = m.list_id \
+                     WHERE l.controller_id = $1 AND m.subject_id = $2 \
+                     GROUP BY c.list_id, c.registry ORDER BY c.list_id, c.registry",
+                )
+                .bind(controller.0)
+                .bind(subject)
+                .fetch_all(&mut **conn)
+                .await
+                .map_err($storage_error)?;
                 let mut lists = Vec::with_capacity(rows.len());
                 for row in rows {
                     let (list, art14_due_at, notice_given_at) = $crate::list_member_from_row(row)?;
-                    let checks: Vec<(String, i64)> = ::sqlx::query_as(
-                        "SELECT registry, MAX(as_of) FROM list_registry_checks \
-                         WHERE list_id = $1 GROUP BY registry ORDER BY registry",
-                    )
-                    .bind(list.id.0)
-                    .fetch_all(&mut **conn)
-                    .await
-                    .map_err($storage_error)?;
                     let checks = checks
-                        .into_iter()
-                        .map(|(registry, as_of)| {
+                        .iter()
+                        .filter(|(id, _, _)| *id == list.id.0)
+                        .map(|(_, registry, as_of)| {
                             Ok((
                                 registry
                                     .parse()
                                     .map_err(|_| $crate::corrupt("list_registry_checks.registry"))?,
-                                $crate::timestamp(as_of, "list_registry_checks.as_of")?,
+                                $crate::timestamp(*as_of, "list_registry_checks.as_of")?,
                             ))
                         })
                         .collect::<Result<_, $crate::StorageError>>()?;
