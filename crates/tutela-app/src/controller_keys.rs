@@ -115,6 +115,19 @@ impl ControllerKeys {
             .map_err(|_| AppError::internal("sealed field is not text"))
     }
 
+    /// A recording operator's pseudonym: stable within the controller, so
+    /// reviews can be grouped by operator, and meaningless without the key.
+    pub fn operator_pseudonym(&self, operator: &str) -> String {
+        let mut ctx = hmac::Context::with_key(&self.blind);
+        ctx.update(b"tutela recording operator v1\0");
+        ctx.update(operator.as_bytes());
+        let tag = ctx.sign();
+        format!(
+            "op-{}",
+            hex::encode(tag.as_ref().get(..8).unwrap_or(&[0u8; 8]))
+        )
+    }
+
     /// The blind index of a normalised identifier.
     pub fn blind(&self, key: LookupKey<'_>, scratch: &mut Vec<u8>) -> BlindIndex {
         scratch.clear();

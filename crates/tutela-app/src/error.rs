@@ -35,6 +35,39 @@ pub enum AppError {
         /// For people.
         message: &'static str,
     },
+    /// A policy refused the operation; `code` says which rule, the message
+    /// lists every reason.
+    #[error("{message}")]
+    Refused {
+        /// Stable code.
+        code: &'static str,
+        /// For people: the reasons, never personal data.
+        message: String,
+    },
+    /// A recording's listening quota for the month is used up.
+    #[error(
+        "the campaign's listening quota for this month is used up ({used} of {allowance} recordings)"
+    )]
+    QuotaExhausted {
+        /// Distinct recordings listened to this month.
+        used: u64,
+        /// The month's allowance.
+        allowance: u64,
+    },
+    /// The recording's key was destroyed (retention or erasure): it can
+    /// never be read again.
+    #[error("the recording's key was destroyed; it can no longer be read")]
+    KeyDestroyed,
+    /// A stored recording fails its integrity checks (altered, truncated,
+    /// reordered): nothing of it is served.
+    #[error("the stored recording is damaged: {detail}")]
+    Damaged {
+        /// Which check failed (chunk index, length); never content.
+        detail: String,
+    },
+    /// The node has no recordings vault configured.
+    #[error("recordings are not configured on this node")]
+    VaultNotConfigured,
     /// Storage failed; nothing was acknowledged.
     #[error(transparent)]
     Storage(StorageError),
@@ -53,6 +86,22 @@ impl From<StorageError> for AppError {
         match e {
             StorageError::NotFound { .. } => Self::NotFound,
             other => Self::Storage(other),
+        }
+    }
+}
+
+impl From<crate::sealed_stream::SealedStreamError> for AppError {
+    /// A chunk that does not authenticate, or a stream cut short, is a
+    /// damaged recording; a random source or crypto failure is internal.
+    fn from(e: crate::sealed_stream::SealedStreamError) -> Self {
+        use crate::sealed_stream::SealedStreamError as E;
+        match e {
+            E::ChunkAuthentication { .. } | E::Truncated | E::BadHeader { .. } | E::TooLong => {
+                Self::Damaged {
+                    detail: e.to_string(),
+                }
+            }
+            E::Random | E::Backend { .. } => Self::internal(e.to_string()),
         }
     }
 }
@@ -82,6 +131,11 @@ impl AppError {
             Self::Invalid { .. } => "invalid_field",
             Self::NotFound => "not_found",
             Self::Conflict { code, .. } => code,
+            Self::Refused { code, .. } => code,
+            Self::QuotaExhausted { .. } => "quota_exhausted",
+            Self::KeyDestroyed => "key_destroyed",
+            Self::Damaged { .. } => "recording_damaged",
+            Self::VaultNotConfigured => "recordings_not_configured",
             Self::Storage(e) => e.code(),
             Self::Internal { .. } => "internal",
         }

@@ -98,6 +98,29 @@ permission!(
     ReloadRegistries: PlatformPermission = ManageControllers, RegistryReload
 );
 permission!(
+    /// Upload call recordings (the PBX), and ask whether to record a call.
+    UploadRecordings: TenantPermission = UploadRecordings, RecordingUpload
+);
+permission!(
+    /// Listen to recordings for a declared purpose, within the quota, and
+    /// list them for review.
+    ListenRecordings: TenantPermission = ListenRecordings, RecordingListen
+);
+permission!(
+    /// Set recording policies and legal holds.
+    ManageRecordings: TenantPermission = ManageRecordings, RecordingPolicySet
+);
+permission!(
+    /// Resolve a recording's operator pseudonym, with a recorded reason
+    /// (operators are the processor's staff, whom administrators manage).
+    ResolveOperators: PlatformPermission = ManageUsers, OperatorResolve
+);
+permission!(
+    /// Rotate a controller's key-encryption key (administration of keys,
+    /// never of their data).
+    RotateKeys: PlatformPermission = ManageControllers, KeyRotate
+);
+permission!(
     /// Register controllers and record agreements.
     ManageControllers: PlatformPermission = ManageControllers, ControllerManage
 );

@@ -24,10 +24,12 @@ pub mod registries;
 pub mod registry_file;
 pub mod rules;
 pub mod scrub;
+pub mod sealed_stream;
 mod setup;
 mod subjects;
 mod tokens;
 mod users;
+pub mod vault;
 
 use std::sync::Arc;
 
@@ -51,6 +53,7 @@ pub use rules::{LoadedRules, RuleBook, RuleBookError};
 pub use subjects::{AttributeView, MAX_PAGE, NewSubject, SubjectSearch, SubjectView};
 pub use tokens::{digest, random_token_hex};
 pub use users::NewAttestation;
+pub use vault::Vault;
 
 /// The application: storage, clock, keys and the shared expensive resources.
 /// Cheap to clone; every clone shares the same store and clock.
@@ -66,6 +69,7 @@ pub struct App {
     voiding_rules: Arc<Vec<tutela_domain::VoidingRule>>,
     rules: RuleBook,
     registries: RegistryShelf,
+    vault: Option<vault::Vault>,
 }
 
 impl App {
@@ -100,6 +104,7 @@ impl App {
             // every decision would deny for want of rules, the safe side.
             rules: RuleBook::shipped().unwrap_or_default(),
             registries: RegistryShelf::default(),
+            vault: None,
         }
     }
 

@@ -32,6 +32,11 @@ pub enum Capability {
     CallGating,
     /// Upload call recordings (tenant).
     UploadRecordings,
+    /// Listen to a controller's recordings for a declared purpose, within
+    /// the quota (tenant).
+    ListenRecordings,
+    /// Set recording policies and legal holds, and run the purge (tenant).
+    ManageRecordings,
     /// Erase a controller's data subjects (tenant).
     EraseSubjects,
     /// Read the audit trail of a controller in scope, and the platform's.
@@ -53,7 +58,7 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 15] = [
+    pub const ALL: [Capability; 17] = [
         Capability::ManageControllers,
         Capability::ManageUsers,
         Capability::ManageClients,
@@ -61,6 +66,8 @@ impl Capability {
         Capability::WriteSubjects,
         Capability::CallGating,
         Capability::UploadRecordings,
+        Capability::ListenRecordings,
+        Capability::ManageRecordings,
         Capability::EraseSubjects,
         Capability::ReadAudit,
         Capability::RevealSensitive,
@@ -81,6 +88,8 @@ impl Capability {
             Self::WriteSubjects => "subjects.write",
             Self::CallGating => "calls.gate",
             Self::UploadRecordings => "recordings.upload",
+            Self::ListenRecordings => "recordings.listen",
+            Self::ManageRecordings => "recordings.manage",
             Self::EraseSubjects => "subjects.erase",
             Self::ReadAudit => "audit.read",
             Self::RevealSensitive => "subjects.reveal",
@@ -109,7 +118,7 @@ impl FromStr for Capability {
             .into_iter()
             .find(|c| c.as_str() == value)
             .ok_or(InvalidValue::new(
-                "must be one of controllers.manage, users.manage, clients.manage, subjects.read, subjects.write, calls.gate, recordings.upload, subjects.erase, audit.read, subjects.reveal, lists.import, lists.read, consent.write, consent.read, notices.publish",
+                "must be one of controllers.manage, users.manage, clients.manage, subjects.read, subjects.write, calls.gate, recordings.upload, recordings.listen, recordings.manage, subjects.erase, audit.read, subjects.reveal, lists.import, lists.read, consent.write, consent.read, notices.publish",
             ))
     }
 }
@@ -148,6 +157,7 @@ pub const ROLE_CAPABILITIES: [(Role, &[Capability]); 6] = [
             Capability::ReadLists,
             Capability::ReadConsent,
             Capability::PublishNotices,
+            Capability::ManageRecordings,
         ],
     ),
     (
@@ -160,9 +170,11 @@ pub const ROLE_CAPABILITIES: [(Role, &[Capability]); 6] = [
             Capability::ReadLists,
             Capability::RecordConsent,
             Capability::ReadConsent,
+            Capability::ListenRecordings,
+            Capability::ManageRecordings,
         ],
     ),
-    (Role::QualityReviewer, &[]),
+    (Role::QualityReviewer, &[Capability::ListenRecordings]),
     (
         Role::Agent,
         &[

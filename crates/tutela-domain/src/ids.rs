@@ -53,6 +53,10 @@ identifier!(
     SubjectId
 );
 identifier!(
+    /// A stored call recording.
+    RecordingId
+);
+identifier!(
     /// One event of the consent ledger.
     ConsentEventId
 );

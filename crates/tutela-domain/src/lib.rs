@@ -32,6 +32,8 @@ pub mod masking;
 pub mod notice;
 pub mod number_set;
 pub mod numbering;
+pub mod recording;
+pub mod recording_policy;
 pub mod registry;
 pub mod registry_snapshot;
 pub mod secret;
@@ -70,7 +72,8 @@ pub use gating::{
     decide,
 };
 pub use ids::{
-    AttestationId, ClientId, ConsentEventId, ControllerId, ListId, NoticeId, SessionId, SubjectId,
+    AttestationId, ClientId, ConsentEventId, ControllerId, ListId, NoticeId, RecordingId,
+    SessionId, SubjectId,
 };
 pub use jurisdiction::{
     AttemptCap, CallOutcome, CoolOff, Jurisdiction, JurisdictionRules, MarketingBasis,
@@ -86,6 +89,14 @@ pub use masking::{Viewer, Visibility, mask, visibility};
 pub use notice::{Language, NoticeDraft, NoticePurpose, NoticeText, PublishedNotice, SpokenNotice};
 pub use number_set::{NumberSet, NumberSetError};
 pub use numbering::NumberingPlan;
+pub use recording::{
+    PauseSpan, PersonAnswer, Retention, UploadClaims, check_pauses, check_upload, coarse_day,
+    listen_allowance, month_of, retention,
+};
+pub use recording_policy::{
+    CallId, Campaign, InvalidPolicy, RecordingDecision, RecordingPolicy, RecordingPolicyDraft,
+    RecordingRefusal, decide_recording, sample_position,
+};
 pub use registry::{Registry, VoidingRule, default_voiding_rules};
 pub use registry_snapshot::{RegistryRef, Snapshot, SnapshotError, SnapshotHeader, is_snapshot};
 pub use secret::{Secret, SecretDigest};

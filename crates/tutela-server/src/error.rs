@@ -105,9 +105,15 @@ impl From<AppError> for ApiError {
             AppError::Conflict { .. } | AppError::Storage(StorageError::Conflict { .. }) => {
                 StatusCode::CONFLICT
             }
+            AppError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::QuotaExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::KeyDestroyed => StatusCode::GONE,
+            AppError::VaultNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             // A storage failure is never the client's fault and never an
             // empty answer: 500, with details in the log under the request id.
-            AppError::Storage(_) | AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Storage(_) | AppError::Internal { .. } | AppError::Damaged { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         let mut api = Self::new(status, error.code(), error.message()).with_detail(error.detail());
         api.body.field = error.field().map(str::to_owned);

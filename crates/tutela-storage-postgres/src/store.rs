@@ -90,6 +90,26 @@ impl PostgresStore {
             .map_err(storage_error)
     }
 
+    /// Serialises listening-quota claims of one campaign (a transaction-
+    /// scoped advisory lock): under read committed two reviewers could
+    /// otherwise both count the last listen of the month.
+    pub(crate) async fn lock_quota(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+        controller: tutela_domain::ControllerId,
+        campaign: &tutela_domain::Campaign,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('listen quota ' || $1::text || ' ' || $2, 0))",
+        )
+        .bind(controller.0)
+        .bind(campaign.as_str())
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+        .map_err(storage_error)
+    }
+
     /// A transaction that holds the setup lock: issuing a token and completing
     /// setup read "no user yet" and then write, and user changes read "another
     /// administrator remains" and then write, so two of them must not

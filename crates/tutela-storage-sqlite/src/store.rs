@@ -82,6 +82,17 @@ impl SqliteStore {
             .map_err(storage_error)
     }
 
+    /// Nothing to do: a `BEGIN IMMEDIATE` transaction already excludes
+    /// every other writer, so quota claims cannot interleave.
+    pub(crate) async fn lock_quota(
+        &self,
+        _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+        _controller: tutela_domain::ControllerId,
+        _campaign: &tutela_domain::Campaign,
+    ) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// A serialised write transaction: SQLite has one writer at a time, so
     /// every write transaction already is one.
     pub(crate) async fn begin_setup(

@@ -16,6 +16,7 @@ mod audit_segment;
 mod calls;
 mod error;
 mod lists;
+mod recordings;
 mod repositories;
 mod rows;
 mod rows_lists;
@@ -27,6 +28,7 @@ mod sql_consent;
 mod sql_controllers;
 mod sql_lists;
 mod sql_notices;
+mod sql_recordings;
 mod sql_sessions;
 mod sql_setup;
 mod sql_subjects;
@@ -46,6 +48,9 @@ pub use error::StorageError;
 pub use lists::{
     ConsentRepository, ImportBatch, ImportSession, ListPurge, ListRepository, NoticeDue,
     NoticeRepository, Rejection, SubjectRow,
+};
+pub use recordings::{
+    ListenClaim, RecordingMeta, RecordingRepository, StoredRecording, WrappedKey,
 };
 pub use repositories::{
     ClientRepository, ControllerRepository, Credentials, Health, NewApiToken, NewSession,
@@ -67,4 +72,5 @@ pub use rows_lists::{
     consent_event_from_row, json_text, json_value, lead_list_from_row, list_member_from_row,
     registration_from_row,
 };
+pub use sql_recordings::{RECORDING_COLUMNS, RecordingTuple, kek_version, recording_from_row};
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

@@ -414,6 +414,7 @@ pub trait Store:
     + crate::ConsentRepository
     + crate::NoticeRepository
     + crate::CallRepository
+    + crate::RecordingRepository
     + crate::AuditAppend
     + crate::AuditRead
     + Debug
@@ -433,6 +434,7 @@ impl<T> Store for T where
         + crate::ConsentRepository
         + crate::NoticeRepository
         + crate::CallRepository
+        + crate::RecordingRepository
         + crate::AuditAppend
         + crate::AuditRead
         + Debug

@@ -474,7 +474,7 @@ macro_rules! __impl_list_sql {
                         .await
                         .map_err($storage_error)?;
                         if kept == 0 {
-                            Self::erase_subject_in(&mut tx, controller, ::tutela_domain::SubjectId(subject)).await?;
+                            Self::erase_subject_in(&mut tx, controller, ::tutela_domain::SubjectId(subject), now).await?;
                             purge.subjects += 1;
                         }
                     }

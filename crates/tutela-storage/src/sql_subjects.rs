@@ -74,12 +74,15 @@ macro_rules! __impl_subject_sql {
             }
 
             /// Erases a subject inside `tx`: blind indexes, list memberships,
-            /// consent events, registrations, then the record (and with it
-            /// the audit pseudonym secret). False when there is none.
+            /// consent events, registrations, the data keys of their
+            /// recordings (crypto-shredding, whatever the blobs' size; the
+            /// purge job deletes the blobs later), then the record (and with
+            /// it the audit pseudonym secret). False when there is none.
             async fn erase_subject_in(
                 tx: &mut ::sqlx::Transaction<'static, $db>,
                 controller: ::tutela_domain::ControllerId,
                 id: ::tutela_domain::SubjectId,
+                at: ::tutela_domain::Timestamp,
             ) -> Result<bool, $crate::StorageError> {
                 let row: Option<$crate::SubjectTuple> = ::sqlx::query_as(
                     "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
@@ -105,6 +108,29 @@ macro_rules! __impl_subject_sql {
                     .await
                     .map_err($storage_error)?;
                 }
+                // Legal holds do not stop an erasure of the person: a hold
+                // that must survive one is a refusal the DSR answer names,
+                // decided before this point.
+                ::sqlx::query(
+                    "DELETE FROM recording_keys WHERE recording_id IN \
+                     (SELECT id FROM recordings WHERE controller_id = $1 AND subject_id = $2)",
+                )
+                .bind(controller.0)
+                .bind(id.0)
+                .execute(&mut **tx)
+                .await
+                .map_err($storage_error)?;
+                ::sqlx::query(
+                    "UPDATE recordings SET shredded_at = COALESCE(shredded_at, $3), \
+                     shred_reason = COALESCE(shred_reason, 'erased'), subject_id = NULL \
+                     WHERE controller_id = $1 AND subject_id = $2",
+                )
+                .bind(controller.0)
+                .bind(id.0)
+                .bind($crate::micros(at))
+                .execute(&mut **tx)
+                .await
+                .map_err($storage_error)?;
                 for statement in [
                     "DELETE FROM list_members WHERE subject_id = $2 \
                      AND list_id IN (SELECT id FROM lead_lists WHERE controller_id = $1)",
@@ -166,7 +192,7 @@ macro_rules! __impl_subject_sql {
                 .execute(&mut *tx)
                 .await
                 .map_err($storage_error)?;
-                let erased = Self::erase_subject_in(&mut tx, controller, id).await?;
+                let erased = Self::erase_subject_in(&mut tx, controller, id, at).await?;
                 tx.commit().await.map_err($storage_error)?;
                 Ok(erased)
             }

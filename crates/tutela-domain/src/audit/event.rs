@@ -177,6 +177,26 @@ slug_enum!(
         ListScrub = "list.scrub",
         /// Registry snapshots were reloaded on a node.
         RegistryReload = "registry.reload",
+        /// A recording policy was set for a controller's campaign.
+        RecordingPolicySet = "recording.policy",
+        /// A PBX asked whether a call is to be recorded.
+        RecordingDecide = "recording.decide",
+        /// A recording was uploaded: stored, or refused with the policy's
+        /// reason.
+        RecordingUpload = "recording.upload",
+        /// A recording was listened to, or that was refused (role, quota,
+        /// missing, key destroyed).
+        RecordingListen = "recording.listen",
+        /// Recordings were listed for review.
+        RecordingList = "recording.list",
+        /// A legal hold was placed on or lifted from a recording.
+        RecordingHold = "recording.hold",
+        /// Expired recordings were crypto-shredded and their blobs deleted.
+        RecordingPurge = "recording.purge",
+        /// A recording's operator pseudonym was resolved, with the reason.
+        OperatorResolve = "recording.operator_resolve",
+        /// A controller's key-encryption key was rotated.
+        KeyRotate = "key.rotate",
         /// The audit trail was read.
         AuditRead = "audit.read",
         /// The audit trail was exported.
@@ -216,6 +236,12 @@ slug_enum!(
         Call = "call",
         /// A do-not-call registry or suppression list snapshot.
         Registry = "registry",
+        /// A call recording.
+        Recording = "recording",
+        /// A controller's recording policy for a campaign.
+        RecordingPolicy = "recording_policy",
+        /// A controller's key-encryption key.
+        Key = "key",
         /// A data subject (named only by the event's pseudonym).
         Subject = "subject",
         /// A user account.
@@ -415,7 +441,7 @@ impl ClientContext {
 }
 
 /// 1 to `max` letters, digits and `-._:`: identifiers, never free text.
-fn is_identifier_text(value: &str, max: usize) -> bool {
+pub(crate) fn is_identifier_text(value: &str, max: usize) -> bool {
     !value.is_empty()
         && value.len() <= max
         && value
