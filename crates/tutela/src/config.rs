@@ -51,6 +51,77 @@ struct RawConfig {
     /// Directory of `CC.toml` calling-rule files replacing the shipped ones
     /// (`TUTELA_RULES_DIR`, as for `tutela scrub`).
     rules_dir: Option<PathBuf>,
+    #[serde(default)]
+    recordings: RawRecordings,
+}
+
+/// `[recordings]`: where recordings' encrypted blobs and key-encryption
+/// keys live. A local folder of the data directory by default; an
+/// S3-compatible bucket when `s3_bucket` is set.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecordings {
+    dir: Option<PathBuf>,
+    keys_dir: Option<PathBuf>,
+    s3_bucket: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<Secret>,
+    s3_allow_http: Option<bool>,
+}
+
+/// Where recordings go.
+#[derive(Clone, Debug)]
+pub enum RecordingStore {
+    /// A folder (the data directory's `recordings/` unless `recordings.dir`).
+    Local(Option<PathBuf>),
+    /// An S3-compatible bucket.
+    S3(tutela_app::vault::S3Settings),
+}
+
+/// `[recordings]` checked.
+#[derive(Clone, Debug)]
+pub struct RecordingSettings {
+    /// The blob store.
+    pub store: RecordingStore,
+    /// Folder of the key-encryption key files (the data directory's
+    /// `keys/recordings/` unless set).
+    pub keys_dir: Option<PathBuf>,
+}
+
+fn recording_settings(
+    raw: RawRecordings,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<RecordingSettings, ConfigError> {
+    let store = match raw.s3_bucket {
+        None => RecordingStore::Local(raw.dir),
+        Some(bucket) => {
+            let need = |value: Option<String>, setting: &str| {
+                value.ok_or_else(|| {
+                    invalid(
+                        setting,
+                        "is required when recordings.s3_bucket is set".into(),
+                    )
+                })
+            };
+            RecordingStore::S3(tutela_app::vault::S3Settings {
+                bucket,
+                endpoint: raw.s3_endpoint,
+                region: raw.s3_region.unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: need(raw.s3_access_key_id, "recordings.s3_access_key_id")?,
+                secret_access_key: need(
+                    raw.s3_secret_access_key.map(|s| s.expose().to_owned()),
+                    "recordings.s3_secret_access_key",
+                )?,
+                allow_http: raw.s3_allow_http.unwrap_or(false),
+            })
+        }
+    };
+    Ok(RecordingSettings {
+        store,
+        keys_dir: raw.keys_dir,
+    })
 }
 
 /// `[consent]`: the operator's table of consent-voiding rules, replacing
@@ -137,6 +208,8 @@ pub struct Settings {
     /// Directory of calling-rule files replacing the shipped ones, per
     /// country (`rules_dir`); the shipped rules when not set.
     pub rules_dir: Option<PathBuf>,
+    /// Where recordings and their key-encryption keys live.
+    pub recordings: RecordingSettings,
 }
 
 impl fmt::Debug for Settings {
@@ -153,6 +226,7 @@ impl fmt::Debug for Settings {
             .field("audit_checkpoint_every", &self.audit_checkpoint_every)
             .field("voiding_rules", &self.voiding_rules)
             .field("rules_dir", &self.rules_dir)
+            .field("recordings", &self.recordings)
             .finish()
     }
 }
@@ -487,7 +561,9 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
             "must name at least one channel".into(),
         ));
     }
+    let recordings = recording_settings(raw.recordings, &invalid)?;
     Ok(Settings {
+        recordings,
         login,
         audit_checkpoint_every,
         voiding_rules,

@@ -93,6 +93,17 @@ impl DataDir {
         self.root.join("blobs")
     }
 
+    /// Where recordings' encrypted blobs are stored unless an S3 bucket or
+    /// another folder is configured: a store used for recordings only.
+    pub fn recordings(&self) -> PathBuf {
+        self.blob_dir().join("recordings")
+    }
+
+    /// The key-encryption key files of the recordings vault.
+    pub fn recording_keys(&self) -> PathBuf {
+        self.keys_dir().join("recordings")
+    }
+
     /// The folder of registry snapshots this node loads.
     pub fn registries(&self) -> PathBuf {
         self.root.join(REGISTRIES_DIR)

@@ -134,11 +134,13 @@ pub async fn start(
             path: folder.clone(),
             source,
         })?;
+    let vault = open_vault(settings, &data_dir)?;
     let app = App::new(store, clock, keys, signer, settings.audit_checkpoint_every)
         .with_login_policy(settings.login)
         .with_voiding_rules(settings.voiding_rules.clone())
         .with_rules(rules)
-        .with_registries(registries);
+        .with_registries(registries)
+        .with_vault(vault);
     let setup_token = app.issue_setup_token().await?;
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();
@@ -155,9 +157,33 @@ pub async fn start(
     })
 }
 
-/// The retention job for lead lists: purges expired lists every hour (the
-/// first run a minute after start). A failed run is logged and retried at
-/// the next hour; the job stops with the server.
+/// The recordings vault as configured: blobs in the data directory's
+/// `blobs/recordings/` (or the configured folder or S3 bucket), KEK files in
+/// its `keys/recordings/`.
+fn open_vault(
+    settings: &Settings,
+    data_dir: &crate::data_dir::DataDir,
+) -> Result<tutela_app::Vault, StartError> {
+    use crate::config::RecordingStore;
+    let blobs = match &settings.recordings.store {
+        RecordingStore::Local(dir) => {
+            let dir = dir.clone().unwrap_or_else(|| data_dir.recordings());
+            tutela_app::vault::local_blob_store(&dir)?
+        }
+        RecordingStore::S3(s3) => tutela_app::vault::s3_blob_store(s3)?,
+    };
+    let keys_dir = settings
+        .recordings
+        .keys_dir
+        .clone()
+        .unwrap_or_else(|| data_dir.recording_keys());
+    let keys = Arc::new(tutela_app::vault::LocalKeyFiles::new(keys_dir));
+    Ok(tutela_app::Vault::new(blobs, keys))
+}
+
+/// The retention jobs: purges expired lead lists and recordings every hour
+/// (the first run a minute after start). A failed run is logged and retried
+/// at the next hour; the job stops with the server.
 async fn purge_lists_hourly(app: App) {
     let mut every = tokio::time::interval_at(
         tokio::time::Instant::now() + std::time::Duration::from_secs(60),
@@ -169,6 +195,13 @@ async fn purge_lists_hourly(app: App) {
             tracing::error!(
                 code = e.code(),
                 "purging expired lead lists failed; retrying in an hour"
+            );
+        }
+        if let Err(e) = app.purge_recordings().await {
+            tracing::error!(
+                code = e.code(),
+                detail = %e.detail(),
+                "purging recordings failed; retrying in an hour"
             );
         }
     }

@@ -52,6 +52,10 @@ pub fn local_blob_store(dir: &Path) -> Result<Arc<dyn ObjectStore>, AppError> {
 
 /// Recordings in an S3-compatible bucket.
 pub fn s3_blob_store(s3: &S3Settings) -> Result<Arc<dyn ObjectStore>, AppError> {
+    // The HTTP client's TLS needs a crypto provider: ring, the one the
+    // server's TLS uses. Installing it twice is harmless (the error says
+    // one is installed).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = AmazonS3Builder::new()
         .with_bucket_name(&s3.bucket)
         .with_region(&s3.region)

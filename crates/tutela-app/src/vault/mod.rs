@@ -77,6 +77,12 @@ impl crate::App {
             .ok_or(crate::AppError::VaultNotConfigured)
     }
 
+    /// The recordings' object store, for tools and tests that inspect or
+    /// damage blobs; `None` without a vault.
+    pub fn recording_blobs(&self) -> Option<Arc<dyn ObjectStore>> {
+        self.vault.as_ref().map(|v| v.blobs.clone())
+    }
+
     /// The same application storing recordings in `vault`.
     pub fn with_vault(mut self, vault: Vault) -> Self {
         self.vault = Some(vault);

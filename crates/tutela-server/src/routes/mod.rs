@@ -10,6 +10,7 @@ pub(crate) mod consent;
 pub(crate) mod controllers;
 pub(crate) mod health;
 pub(crate) mod lists;
+pub(crate) mod recordings;
 pub(crate) mod setup;
 pub(crate) mod subjects;
 pub(crate) mod users;
@@ -243,6 +244,62 @@ fn routes() -> Routes {
             "/v1/controllers/{controller_id}/lists/{list_id}/scrub",
             Tenant,
             post(calls::scrub),
+        )
+        .add(
+            "PUT",
+            "/v1/controllers/{controller_id}/recording-policies/{campaign}",
+            Tenant,
+            put(recordings::set_policy),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/recording-policies/{campaign}",
+            Tenant,
+            get(recordings::get_policy),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/recordings/decide",
+            Tenant,
+            post(recordings::decide),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/recordings",
+            Tenant,
+            // Recordings are as long as calls: streamed and sealed as they
+            // arrive, so no body limit applies.
+            post(recordings::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/recordings",
+            Tenant,
+            get(recordings::list),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/recordings/{recording_id}/audio",
+            Tenant,
+            get(recordings::audio),
+        )
+        .add(
+            "PUT",
+            "/v1/controllers/{controller_id}/recordings/{recording_id}/hold",
+            Tenant,
+            put(recordings::hold),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/recordings/{recording_id}/operator",
+            Platform,
+            post(recordings::resolve_operator),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/recording-key/rotate",
+            Platform,
+            post(recordings::rotate),
         )
         .add("POST", "/v1/calls/decide", Tenant, post(calls::decide))
         .add("POST", "/v1/calls/outcomes", Tenant, post(calls::outcome))

@@ -34,8 +34,16 @@ pub struct Staff {
 
 impl Scenario {
     pub async fn new(backend: Backend) -> Self {
+        Self::new_with(backend, |_| {}).await
+    }
+
+    /// A scenario whose server settings `adjust` changes first.
+    pub async fn new_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut tutela::config::Settings),
+    ) -> Self {
         let clock = Arc::new(ManualClock::new(start()));
-        let server = TestServer::start_with(backend, clock.clone() as Arc<dyn Clock>, |_| {}).await;
+        let server = TestServer::start_with(backend, clock.clone() as Arc<dyn Clock>, adjust).await;
         let token = server.setup_token();
         let (status, body) = server
             .call(
