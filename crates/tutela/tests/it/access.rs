@@ -65,6 +65,9 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             .await;
         assert_eq!(status, 201, "{imported}");
         let list_id = imported["list"]["id"].as_str().unwrap().to_owned();
+        // No recording exists; outsiders must get the same answer for an
+        // id in another controller's path as for one in a missing one.
+        let recording = uuid::Uuid::now_v7().to_string();
         let real = [
             ("controller_id", s.a.as_str()),
             ("subject_id", subject.as_str()),
@@ -73,6 +76,8 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             ("chain", s.a.as_str()),
             ("list_id", list_id.as_str()),
             ("language", "it"),
+            ("campaign", "default"),
+            ("recording_id", recording.as_str()),
         ];
         let missing = uuid::Uuid::now_v7().to_string();
         let fake = [
@@ -83,6 +88,8 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             ("chain", missing.as_str()),
             ("list_id", missing.as_str()),
             ("language", "it"),
+            ("campaign", "default"),
+            ("recording_id", missing.as_str()),
         ];
         let public = [
             ("GET", "/healthz"),
