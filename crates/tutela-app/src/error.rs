@@ -65,6 +65,12 @@ pub enum AppError {
         /// Which check failed (chunk index, length); never content.
         detail: String,
     },
+    /// A byte range asked for holds no byte of the object.
+    #[error("the range asked for lies outside the recording's {len} bytes")]
+    RangeNotSatisfiable {
+        /// The object's length in bytes.
+        len: u64,
+    },
     /// The node has no recordings vault configured.
     #[error("recordings are not configured on this node")]
     VaultNotConfigured,
@@ -134,6 +140,7 @@ impl AppError {
             Self::Refused { code, .. } => code,
             Self::QuotaExhausted { .. } => "quota_exhausted",
             Self::KeyDestroyed => "key_destroyed",
+            Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Self::Damaged { .. } => "recording_damaged",
             Self::VaultNotConfigured => "recordings_not_configured",
             Self::Storage(e) => e.code(),

@@ -108,6 +108,7 @@ impl From<AppError> for ApiError {
             AppError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::QuotaExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::KeyDestroyed => StatusCode::GONE,
+            AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             AppError::VaultNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             // A storage failure is never the client's fault and never an
             // empty answer: 500, with details in the log under the request id.

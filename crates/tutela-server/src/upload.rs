@@ -4,7 +4,60 @@
 use std::io::{self, Read};
 
 use axum::body::Bytes;
+use axum::extract::Multipart;
+use axum::extract::multipart::Field;
 use tokio::sync::mpsc;
+
+use crate::ApiError;
+
+/// Largest `metadata` part of a streamed upload.
+const METADATA_LIMIT: usize = 64 * 1024;
+
+fn unreadable(e: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::invalid_field(
+        "body",
+        format!("is not readable multipart: {}", e.body_text()),
+    )
+}
+
+/// Reads a streamed upload's leading `metadata` part (JSON, at most 64 KiB)
+/// and returns it with the next part, which must be named `data_part`; the
+/// caller streams that one. Errors name the `body` field and say what is
+/// wrong with its parts.
+pub(crate) async fn metadata_then<'a, T: serde::de::DeserializeOwned>(
+    multipart: &'a mut Multipart,
+    data_part: &str,
+) -> Result<(T, Field<'a>), ApiError> {
+    let bad = |reason: String| ApiError::invalid_field("body", reason);
+    let mut metadata = multipart
+        .next_field()
+        .await
+        .map_err(unreadable)?
+        .ok_or_else(|| bad("has no `metadata` part".into()))?;
+    if metadata.name() != Some("metadata") {
+        return Err(bad("must start with the `metadata` part".into()));
+    }
+    let mut json = Vec::new();
+    while let Some(chunk) = metadata.chunk().await.map_err(unreadable)? {
+        if json.len() + chunk.len() > METADATA_LIMIT {
+            return Err(bad("has a `metadata` part over 64 KiB".into()));
+        }
+        json.extend_from_slice(&chunk);
+    }
+    drop(metadata);
+    let parsed: T = crate::json::parse(&json)?;
+    let data = multipart
+        .next_field()
+        .await
+        .map_err(unreadable)?
+        .ok_or_else(|| bad(format!("has no `{data_part}` part after `metadata`")))?;
+    if data.name() != Some(data_part) {
+        return Err(bad(format!(
+            "must have the `{data_part}` part after `metadata`"
+        )));
+    }
+    Ok((parsed, data))
+}
 
 /// Chunks in flight between the request and the reader.
 pub(crate) const CHUNKS_IN_FLIGHT: usize = 16;

@@ -72,5 +72,5 @@ pub use rows_lists::{
     consent_event_from_row, json_text, json_value, lead_list_from_row, list_member_from_row,
     registration_from_row,
 };
-pub use sql_recordings::{RECORDING_COLUMNS, RecordingTuple, kek_version, recording_from_row};
+pub use sql_recordings::{RECORDING_COLUMNS, RecordingTuple, recording_from_row, version_column};
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

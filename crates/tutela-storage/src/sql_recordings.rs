@@ -69,9 +69,10 @@ pub fn recording_from_row(
     })
 }
 
-/// Parses a stored key version.
-pub fn kek_version(value: i64) -> Result<u32, crate::StorageError> {
-    u32::try_from(value).map_err(|_| crate::corrupt("recording_keys.kek_version"))
+/// Parses a stored version number (policy or key), naming `column` when
+/// it is out of range.
+pub fn version_column(value: i64, column: &'static str) -> Result<u32, crate::StorageError> {
+    u32::try_from(value).map_err(|_| crate::corrupt(column))
 }
 
 /// Implements [`crate::RecordingRepository`]; part of [`crate::impl_sql_repositories`].
@@ -104,7 +105,7 @@ macro_rules! __impl_recording_sql {
                 .await
                 .map_err($storage_error)?;
                 tx.commit().await.map_err($storage_error)?;
-                $crate::kek_version(version)
+                $crate::version_column(version, "recording_policies.version")
             }
 
             async fn recording_policy(
@@ -121,7 +122,9 @@ macro_rules! __impl_recording_sql {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                row.map(|(policy, version)| Ok((policy, $crate::kek_version(version)?)))
+                row.map(|(policy, version)| {
+                    Ok((policy, $crate::version_column(version, "recording_policies.version")?))
+                })
                     .transpose()
             }
 
@@ -236,7 +239,7 @@ macro_rules! __impl_recording_sql {
                 let key = key
                     .map(|(v, wrapped)| {
                         Ok::<_, $crate::StorageError>($crate::WrappedKey {
-                            kek_version: $crate::kek_version(v)?,
+                            kek_version: $crate::version_column(v, "recording_keys.kek_version")?,
                             wrapped,
                         })
                     })
@@ -434,7 +437,7 @@ macro_rules! __impl_recording_sql {
                         Ok((
                             ::tutela_domain::RecordingId(id),
                             $crate::WrappedKey {
-                                kek_version: $crate::kek_version(version)?,
+                                kek_version: $crate::version_column(version, "recording_keys.kek_version")?,
                                 wrapped,
                             },
                         ))

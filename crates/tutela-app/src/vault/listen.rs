@@ -188,12 +188,9 @@ impl App {
         let total_len = layout.plaintext_len;
         let range = match range {
             None => 0..total_len,
-            Some(r) => r.resolve(total_len).ok_or(AppError::Refused {
-                code: "range_not_satisfiable",
-                message: format!(
-                    "the range asked for lies outside the recording's {total_len} bytes"
-                ),
-            })?,
+            Some(r) => r
+                .resolve(total_len)
+                .ok_or(AppError::RangeNotSatisfiable { len: total_len })?,
         };
         let opened = async {
             let path = BlobPath::from(recording.blob_key.as_str());
@@ -244,12 +241,9 @@ impl App {
                 return Err(e);
             }
         };
-        let mut events = self
-            .recording_events(grant, Action::RecordingListen, &recording)
+        let events = self
+            .recording_events(grant, Action::RecordingListen, &recording, target)
             .await?;
-        for e in &mut events {
-            *e = e.clone().object(target.clone());
-        }
         self.record(events).await?;
         let rest = stream::try_unfold(reader, |mut reader| async move {
             Ok(reader.next_piece().await?.map(|piece| (piece, reader)))

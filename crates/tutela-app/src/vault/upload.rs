@@ -167,8 +167,9 @@ impl App {
             shredded: None,
             blob_deleted_at: None,
         };
+        let target = object(ObjectKind::Recording, id)?;
         let events = self
-            .recording_events(grant, Action::RecordingUpload, &recording)
+            .recording_events(grant, Action::RecordingUpload, &recording, target)
             .await?;
         let stored = self
             .audited_on(events, async {
@@ -188,15 +189,15 @@ impl App {
         Ok((id, plaintext_len))
     }
 
-    /// One audit event about `recording`, naming its subject by pseudonym
-    /// when it has one.
+    /// One audit event on `target` about `recording`, naming its subject by
+    /// pseudonym when it has one.
     pub(crate) async fn recording_events<P: crate::grants::TenantPermission>(
         &self,
         grant: &TenantGrant<P>,
         action: Action,
         recording: &StoredRecording,
+        target: ObjectRef,
     ) -> Result<Vec<tutela_domain::audit::AuditEvent>, AppError> {
-        let target: ObjectRef = object(ObjectKind::Recording, recording.id)?;
         let mut events = match recording.subject {
             Some(subject) => self.subject_events(grant, action, &[subject]).await?,
             None => Vec::new(),

@@ -17,10 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::ApiError;
 use crate::extract::{ApiPath, ApiQuery, Tenant};
-use crate::upload::{CHUNKS_IN_FLIGHT, ChannelReader};
-
-/// Largest metadata part accepted.
-const METADATA_LIMIT: usize = 64 * 1024;
+use crate::upload::{CHUNKS_IN_FLIGHT, ChannelReader, metadata_then};
 
 /// A list as stored.
 #[derive(Debug, Serialize, ToSchema)]
@@ -111,36 +108,7 @@ pub(crate) async fn import(
     Tenant(grant): Tenant<ImportLists>,
     mut multipart: Multipart,
 ) -> Result<(StatusCode, Json<ImportBody>), ApiError> {
-    let bad = |reason: String| ApiError::invalid_field("body", reason);
-    let mut metadata = multipart
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("is not readable multipart: {}", e.body_text())))?
-        .ok_or_else(|| bad("has no `metadata` part".into()))?;
-    if metadata.name() != Some("metadata") {
-        return Err(bad("must start with the `metadata` part".into()));
-    }
-    let mut json = Vec::new();
-    while let Some(chunk) = metadata
-        .chunk()
-        .await
-        .map_err(|e| bad(format!("is not readable multipart: {}", e.body_text())))?
-    {
-        if json.len() + chunk.len() > METADATA_LIMIT {
-            return Err(bad("has a `metadata` part over 64 KiB".into()));
-        }
-        json.extend_from_slice(&chunk);
-    }
-    drop(metadata);
-    let request: ImportRequest = crate::json::parse(&json)?;
-    let mut file = multipart
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("is not readable multipart: {}", e.body_text())))?
-        .ok_or_else(|| bad("has no `file` part after `metadata`".into()))?;
-    if file.name() != Some("file") {
-        return Err(bad("must have the `file` part after `metadata`".into()));
-    }
+    let (request, mut file): (ImportRequest, _) = metadata_then(&mut multipart, "file").await?;
     let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
     let pump = async move {
         loop {

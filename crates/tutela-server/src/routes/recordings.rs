@@ -11,11 +11,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
+use tutela_app::App;
 use tutela_app::grants::{
     ListenRecordings, ManageRecordings, ResolveOperators, RotateKeys, UploadRecordings,
 };
 use tutela_app::vault::{ByteRange, RecordingUpload, RecordingView};
-use tutela_app::{App, AppError};
 use tutela_domain::{
     CallId, Campaign, ControllerId, PauseSpan, PersonAnswer, Purpose, RecordingDecision,
     RecordingId, RecordingPolicy, RecordingPolicyDraft, SubjectId, Timestamp,
@@ -25,6 +25,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::ApiError;
 use crate::extract::{ApiPath, ApiQuery, Platform, Tenant};
 use crate::json::ApiJson;
+use crate::upload::metadata_then;
 
 /// A campaign's recording policy as stored and shown.
 #[derive(Debug, Serialize, ToSchema)]
@@ -158,20 +159,7 @@ pub(crate) async fn upload(
     Tenant(grant): Tenant<UploadRecordings>,
     mut multipart: Multipart,
 ) -> Result<(StatusCode, Json<StoredBody>), ApiError> {
-    let bad = |reason: String| ApiError::invalid_field("body", reason);
-    let metadata = multipart
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("is not readable multipart: {}", e.body_text())))?
-        .ok_or_else(|| bad("has no `metadata` part".into()))?;
-    if metadata.name() != Some("metadata") {
-        return Err(bad("must start with the `metadata` part".into()));
-    }
-    let json = metadata
-        .bytes()
-        .await
-        .map_err(|e| bad(format!("is not readable multipart: {}", e.body_text())))?;
-    let m: UploadMetadata = crate::json::parse(&json)?;
+    let (m, audio): (UploadMetadata, _) = metadata_then(&mut multipart, "audio").await?;
     let upload = RecordingUpload {
         campaign: m.campaign.unwrap_or_else(Campaign::default_campaign),
         call: m.call_id,
@@ -186,14 +174,6 @@ pub(crate) async fn upload(
         subject: m.subject_id,
         recorded_at: m.recorded_at,
     };
-    let audio = multipart
-        .next_field()
-        .await
-        .map_err(|e| bad(format!("is not readable multipart: {}", e.body_text())))?
-        .ok_or_else(|| bad("has no `audio` part after `metadata`".into()))?;
-    if audio.name() != Some("audio") {
-        return Err(bad("must have the `audio` part after `metadata`".into()));
-    }
     let stream = audio.map_err(|e| std::io::Error::other(e.body_text()));
     let (id, bytes) = app
         .upload_recording(&grant, upload, Box::pin(stream))
@@ -312,22 +292,9 @@ pub(crate) async fn audio(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let range = byte_range(&headers)?;
-    let audio = match app
+    let audio = app
         .listen_recording(&grant, ids.1, q.ticket.as_deref(), range)
-        .await
-    {
-        Err(AppError::Refused {
-            code: "range_not_satisfiable",
-            message,
-        }) => {
-            return Err(ApiError::new(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "range_not_satisfiable",
-                message,
-            ));
-        }
-        other => other?,
-    };
+        .await?;
     let partial = range.is_some();
     let body = Body::from_stream(audio.body.map(|piece| {
         piece.map_err(|e| {
