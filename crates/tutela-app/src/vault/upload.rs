@@ -230,7 +230,8 @@ impl Vault {
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let sealed = async {
             let mut sealer = StreamSealer::new(key, context, self.chunk_size)?;
-            let mut out = Vec::with_capacity(FLUSH_AT + self.chunk_size as usize * 2);
+            let capacity = FLUSH_AT + self.chunk_size as usize * 2;
+            let mut out = Vec::with_capacity(capacity);
             out.extend_from_slice(&sealer.header());
             while let Some(piece) = audio.next().await {
                 let piece = piece.map_err(|e| {
@@ -245,12 +246,14 @@ impl Vault {
                         .wait_for_capacity(PARTS_IN_FLIGHT)
                         .await
                         .map_err(blob_error)?;
-                    writer.write(&out);
-                    out.clear();
+                    // Handed over, not copied: parts are made of these
+                    // buffers as they are.
+                    let full = std::mem::replace(&mut out, Vec::with_capacity(capacity));
+                    writer.put(Bytes::from(full));
                 }
             }
             let len = sealer.finish(&mut out)?;
-            writer.write(&out);
+            writer.put(Bytes::from(out));
             Ok::<_, AppError>(len)
         }
         .await;
