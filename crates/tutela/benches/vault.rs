@@ -24,7 +24,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tutela_app::audit::AuditSigner;
 use tutela_app::grants::{EraseSubjects, ListenRecordings, ManageRecordings, UploadRecordings};
-use tutela_app::vault::{LocalKeyFiles, RecordingUpload, Vault, local_blob_store};
+use tutela_app::vault::{LocalKeyFiles, RecordingUpload, Vault};
 use tutela_app::{App, KeyRing, NewSubject, TenantGrant};
 use tutela_domain::audit::ClientContext;
 use tutela_domain::{
@@ -122,10 +122,11 @@ impl Bench {
             .record_agreement(controller.id, &terms(), SystemClock.now(), admin)
             .await
             .unwrap();
-        let vault = Vault::new(
-            local_blob_store(&dir.join(format!("{name}-blobs"))).unwrap(),
+        let vault = Vault::local(
+            &dir.join(format!("{name}-blobs")),
             Arc::new(LocalKeyFiles::new(dir.join(format!("{name}-keys")))),
-        );
+        )
+        .unwrap();
         let app = App::new(
             store,
             Arc::new(SystemClock),
@@ -150,16 +151,15 @@ impl Bench {
             principal,
             controller: controller.id,
         };
-        let policy: RecordingPolicy = serde_json::from_value::<RecordingPolicyDraft>(
-            serde_json::json!({
+        let policy: RecordingPolicy =
+            serde_json::from_value::<RecordingPolicyDraft>(serde_json::json!({
                 "record": true, "retention_days": {"quality": 30},
                 "sample_basis_points": 10000, "announcement": "Questa chiamata è registrata.",
                 "listen_quota_basis_points": 10000
-            }),
-        )
-        .unwrap()
-        .try_into()
-        .unwrap();
+            }))
+            .unwrap()
+            .try_into()
+            .unwrap();
         let manage = bench.grant::<ManageRecordings>().await;
         bench
             .app
@@ -231,13 +231,25 @@ fn random_piece() -> Bytes {
 /// `openssl speed -evp aes-256-gcm -bytes 16384` in bytes per second.
 fn openssl_speed(seconds: u32) -> Option<f64> {
     let out = std::process::Command::new("openssl")
-        .args(["speed", "-evp", "aes-256-gcm", "-bytes", "16384", "-seconds"])
+        .args([
+            "speed",
+            "-evp",
+            "aes-256-gcm",
+            "-bytes",
+            "16384",
+            "-seconds",
+        ])
         .arg(seconds.to_string())
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().rev().find(|l| l.starts_with("AES-256-GCM"))?;
-    let thousands: f64 = line.split_whitespace().last()?.trim_end_matches('k').parse().ok()?;
+    let thousands: f64 = line
+        .split_whitespace()
+        .last()?
+        .trim_end_matches('k')
+        .parse()
+        .ok()?;
     Some(thousands * 1000.0)
 }
 
@@ -263,7 +275,10 @@ async fn throughput(dir: &Path) {
     let len = 512 * MIB;
     // Warm up the KEK file, the page cache and the connection.
     bench.upload(&grant, 0, None, &piece, 16 * MIB).await;
-    println!("encrypt-and-store to tmpfs, {} MiB per recording:", len / MIB);
+    println!(
+        "encrypt-and-store to tmpfs, {} MiB per recording:",
+        len / MIB
+    );
     for round in 1..=3 {
         let openssl = openssl_speed(2);
         let started = Instant::now();
@@ -341,8 +356,14 @@ async fn memory(dir: &Path) {
     assert_eq!(read, len);
     let down_secs = started.elapsed().as_secs_f64();
     let down_peak = status_kib("VmHWM:");
-    println!("peak resident memory for a {gib} GiB recording (process at rest: {:.1} MiB):", base as f64 / 1024.0);
-    for (what, peak, secs) in [("upload", up_peak, up_secs), ("download", down_peak, down_secs)] {
+    println!(
+        "peak resident memory for a {gib} GiB recording (process at rest: {:.1} MiB):",
+        base as f64 / 1024.0
+    );
+    for (what, peak, secs) in [
+        ("upload", up_peak, up_secs),
+        ("download", down_peak, down_secs),
+    ] {
         println!(
             "  {what}: peak {:.1} MiB, {:.1} MiB above rest; {:.0} MB/s",
             peak as f64 / 1024.0,

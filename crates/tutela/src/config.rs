@@ -60,6 +60,10 @@ struct RawConfig {
 /// S3-compatible bucket when `s3_bucket` is set.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+// Builds without the `vault-transit` feature still parse the Vault settings,
+// so a configuration naming them is refused for the missing feature rather
+// than for unknown settings; only those builds never read them.
+#[cfg_attr(not(feature = "vault-transit"), allow(dead_code))]
 struct RawRecordings {
     dir: Option<PathBuf>,
     keys_dir: Option<PathBuf>,
@@ -69,6 +73,12 @@ struct RawRecordings {
     s3_access_key_id: Option<String>,
     s3_secret_access_key: Option<Secret>,
     s3_allow_http: Option<bool>,
+    key_provider: Option<String>,
+    vault_address: Option<String>,
+    vault_token: Option<Secret>,
+    vault_mount: Option<String>,
+    vault_key_prefix: Option<String>,
+    vault_namespace: Option<String>,
 }
 
 /// Where recordings go.
@@ -80,14 +90,25 @@ pub enum RecordingStore {
     S3(tutela_app::vault::S3Settings),
 }
 
+/// What holds the recordings' key-encryption keys.
+#[derive(Clone, Debug)]
+pub enum RecordingKeys {
+    /// Key files in a folder (the data directory's `keys/recordings/`
+    /// unless `recordings.keys_dir`).
+    Local(Option<PathBuf>),
+    /// HashiCorp Vault's transit engine (`key_provider = "vault-transit"`,
+    /// builds with the `vault-transit` feature).
+    #[cfg(feature = "vault-transit")]
+    VaultTransit(tutela_app::vault::TransitSettings),
+}
+
 /// `[recordings]` checked.
 #[derive(Clone, Debug)]
 pub struct RecordingSettings {
     /// The blob store.
     pub store: RecordingStore,
-    /// Folder of the key-encryption key files (the data directory's
-    /// `keys/recordings/` unless set).
-    pub keys_dir: Option<PathBuf>,
+    /// The key-encryption keys.
+    pub keys: RecordingKeys,
 }
 
 fn recording_settings(
@@ -118,10 +139,47 @@ fn recording_settings(
             })
         }
     };
-    Ok(RecordingSettings {
-        store,
-        keys_dir: raw.keys_dir,
-    })
+    let keys = match raw.key_provider.as_deref() {
+        None | Some("local") => RecordingKeys::Local(raw.keys_dir),
+        #[cfg(feature = "vault-transit")]
+        Some("vault-transit") => {
+            let address = raw.vault_address.ok_or_else(|| {
+                invalid(
+                    "recordings.vault_address",
+                    "is required with key_provider = \"vault-transit\"".into(),
+                )
+            })?;
+            let token = raw.vault_token.ok_or_else(|| {
+                invalid(
+                    "recordings.vault_token",
+                    "is required with key_provider = \"vault-transit\"".into(),
+                )
+            })?;
+            RecordingKeys::VaultTransit(tutela_app::vault::TransitSettings {
+                address,
+                token: token.expose().to_owned(),
+                mount: raw.vault_mount.unwrap_or_else(|| "transit".into()),
+                key_prefix: raw
+                    .vault_key_prefix
+                    .unwrap_or_else(|| "tutela-recordings-".into()),
+                namespace: raw.vault_namespace,
+            })
+        }
+        #[cfg(not(feature = "vault-transit"))]
+        Some("vault-transit") => {
+            return Err(invalid(
+                "recordings.key_provider",
+                "this build has no Vault support: build with `--features vault-transit`".into(),
+            ));
+        }
+        Some(_) => {
+            return Err(invalid(
+                "recordings.key_provider",
+                "must be \"local\" or \"vault-transit\"".into(),
+            ));
+        }
+    };
+    Ok(RecordingSettings { store, keys })
 }
 
 /// `[consent]`: the operator's table of consent-voiding rules, replacing

@@ -159,26 +159,33 @@ pub async fn start(
 
 /// The recordings vault as configured: blobs in the data directory's
 /// `blobs/recordings/` (or the configured folder or S3 bucket), KEK files in
-/// its `keys/recordings/`.
+/// its `keys/recordings/` (or the configured folder, or Vault's transit
+/// engine).
 fn open_vault(
     settings: &Settings,
     data_dir: &crate::data_dir::DataDir,
 ) -> Result<tutela_app::Vault, StartError> {
     use crate::config::RecordingStore;
-    let blobs = match &settings.recordings.store {
+    let keys: Arc<dyn tutela_app::vault::KeyProvider> = match &settings.recordings.keys {
+        crate::config::RecordingKeys::Local(dir) => {
+            Arc::new(tutela_app::vault::LocalKeyFiles::new(
+                dir.clone().unwrap_or_else(|| data_dir.recording_keys()),
+            ))
+        }
+        #[cfg(feature = "vault-transit")]
+        crate::config::RecordingKeys::VaultTransit(transit) => {
+            Arc::new(tutela_app::vault::VaultTransit::new(transit.clone())?)
+        }
+    };
+    Ok(match &settings.recordings.store {
         RecordingStore::Local(dir) => {
             let dir = dir.clone().unwrap_or_else(|| data_dir.recordings());
-            tutela_app::vault::local_blob_store(&dir)?
+            tutela_app::Vault::local(&dir, keys)?
         }
-        RecordingStore::S3(s3) => tutela_app::vault::s3_blob_store(s3)?,
-    };
-    let keys_dir = settings
-        .recordings
-        .keys_dir
-        .clone()
-        .unwrap_or_else(|| data_dir.recording_keys());
-    let keys = Arc::new(tutela_app::vault::LocalKeyFiles::new(keys_dir));
-    Ok(tutela_app::Vault::new(blobs, keys))
+        RecordingStore::S3(s3) => {
+            tutela_app::Vault::new(tutela_app::vault::s3_blob_store(s3)?, keys)
+        }
+    })
 }
 
 /// The retention jobs: purges expired lead lists and recordings every hour

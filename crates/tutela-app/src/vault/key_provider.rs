@@ -175,7 +175,7 @@ impl LocalKeyFiles {
 
 /// What a wrapped key is bound to: the controller and the recording, so a
 /// wrapped key copied to another row does not open.
-fn wrap_aad(controller: ControllerId, context: &[u8]) -> Vec<u8> {
+pub(super) fn wrap_aad(controller: ControllerId, context: &[u8]) -> Vec<u8> {
     let mut aad = WRAP_LABEL.to_vec();
     aad.extend_from_slice(controller.0.as_bytes());
     aad.extend_from_slice(context);
@@ -263,39 +263,50 @@ impl KeyProvider for LocalKeyFiles {
     }
 }
 
+/// What every provider must do, run on each of them: wrapped keys open
+/// only for their controller and recording, rotation moves wrapping to a
+/// new version, and retiring a version makes what it wrapped report
+/// [`AppError::KeyDestroyed`].
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(super) async fn provider_contract(keys: &dyn KeyProvider) {
+    let controller = ControllerId::generate();
+    let data = DataKey::generate().unwrap();
+    let wrapped = keys.wrap(controller, &data, b"rec-1").await.unwrap();
+    assert_eq!(wrapped.kek_version, 1);
+    let opened = keys.unwrap(controller, &wrapped, b"rec-1").await.unwrap();
+    assert_eq!(opened.as_bytes(), data.as_bytes());
+    // Bound to its recording and controller.
+    assert!(keys.unwrap(controller, &wrapped, b"rec-2").await.is_err());
+    assert!(
+        keys.unwrap(ControllerId::generate(), &wrapped, b"rec-1")
+            .await
+            .is_err()
+    );
+    assert_eq!(keys.rotate(controller).await.unwrap(), 2);
+    let rewrapped = keys.wrap(controller, &data, b"rec-1").await.unwrap();
+    assert_eq!(rewrapped.kek_version, 2);
+    // Until retired, the old version still opens what it wrapped.
+    assert!(keys.unwrap(controller, &wrapped, b"rec-1").await.is_ok());
+    keys.retire(controller, 2).await.unwrap();
+    assert_eq!(
+        keys.unwrap(controller, &wrapped, b"rec-1")
+            .await
+            .unwrap_err(),
+        AppError::KeyDestroyed
+    );
+    let opened = keys.unwrap(controller, &rewrapped, b"rec-1").await.unwrap();
+    assert_eq!(opened.as_bytes(), data.as_bytes());
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn wrapped_keys_open_until_their_kek_is_retired() {
+    async fn key_files_keep_the_provider_contract() {
         let dir = tempfile::tempdir().unwrap();
-        let keys = LocalKeyFiles::new(dir.path());
-        let controller = ControllerId::generate();
-        let data = DataKey::generate().unwrap();
-        let wrapped = keys.wrap(controller, &data, b"rec-1").await.unwrap();
-        assert_eq!(wrapped.kek_version, 1);
-        let opened = keys.unwrap(controller, &wrapped, b"rec-1").await.unwrap();
-        assert_eq!(opened.as_bytes(), data.as_bytes());
-        // Bound to its recording and controller.
-        assert!(keys.unwrap(controller, &wrapped, b"rec-2").await.is_err());
-        assert!(
-            keys.unwrap(ControllerId::generate(), &wrapped, b"rec-1")
-                .await
-                .is_err()
-        );
-        assert_eq!(keys.rotate(controller).await.unwrap(), 2);
-        let rewrapped = keys.wrap(controller, &data, b"rec-1").await.unwrap();
-        assert_eq!(rewrapped.kek_version, 2);
-        keys.retire(controller, 2).await.unwrap();
-        assert_eq!(
-            keys.unwrap(controller, &wrapped, b"rec-1")
-                .await
-                .unwrap_err(),
-            AppError::KeyDestroyed
-        );
-        let opened = keys.unwrap(controller, &rewrapped, b"rec-1").await.unwrap();
-        assert_eq!(opened.as_bytes(), data.as_bytes());
+        provider_contract(&LocalKeyFiles::new(dir.path())).await;
     }
 }

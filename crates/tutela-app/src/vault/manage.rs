@@ -69,6 +69,8 @@ pub struct PurgeReport {
     pub blobs_deleted: u64,
     /// Recordings kept under a legal hold although past retention.
     pub held: u64,
+    /// Staged uploads left by killed processes, removed (local folder).
+    pub abandoned_uploads: u64,
 }
 
 /// What a key rotation did.
@@ -293,10 +295,22 @@ impl App {
                 report.blobs_deleted += 1;
             }
         }
-        if report.shredded > 0 || report.blobs_deleted > 0 {
+        if let Some(dir) = &vault.local_dir {
+            let cutoff = std::time::SystemTime::from(now)
+                .checked_sub(super::ABANDONED_AFTER)
+                .unwrap_or(std::time::UNIX_EPOCH);
+            let dir = dir.clone();
+            report.abandoned_uploads = tokio::task::spawn_blocking(move || {
+                super::blobs::sweep_abandoned_uploads(&dir, cutoff)
+            })
+            .await
+            .map_err(|e| AppError::internal(format!("sweeping abandoned uploads: {e}")))??;
+        }
+        if report.shredded > 0 || report.blobs_deleted > 0 || report.abandoned_uploads > 0 {
             tracing::info!(
                 shredded = report.shredded,
                 blobs_deleted = report.blobs_deleted,
+                abandoned_uploads = report.abandoned_uploads,
                 held = report.held,
                 "recordings purged"
             );

@@ -9,6 +9,10 @@ mod blobs;
 mod key_provider;
 mod listen;
 mod manage;
+#[cfg(feature = "vault-transit")]
+mod transit;
+#[cfg(all(test, feature = "vault-transit"))]
+mod transit_fake;
 mod upload;
 
 use std::sync::Arc;
@@ -19,9 +23,15 @@ pub use blobs::{S3Settings, local_blob_store, s3_blob_store};
 pub use key_provider::{KeyProvider, LocalKeyFiles};
 pub use listen::{ByteRange, RecordingAudio};
 pub use manage::{OperatorReveal, PurgeReport, RecordingView, RotationReport};
+#[cfg(feature = "vault-transit")]
+pub use transit::{TransitSettings, VaultTransit};
 pub use upload::{OperatorId, RecordingUpload};
 
 use crate::sealed_stream::DEFAULT_CHUNK_SIZE;
+
+/// How long a staged upload may sit untouched before the purge job takes
+/// it for abandoned: far longer than any call is long.
+pub const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 /// Where recordings go and what wraps their keys. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -29,6 +39,8 @@ pub struct Vault {
     blobs: Arc<dyn ObjectStore>,
     keys: Arc<dyn KeyProvider>,
     chunk_size: u32,
+    /// The local folder behind `blobs`, swept of abandoned uploads.
+    local_dir: Option<std::path::PathBuf>,
 }
 
 impl Vault {
@@ -39,7 +51,20 @@ impl Vault {
             blobs,
             keys,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            local_dir: None,
         }
+    }
+
+    /// A vault over the local folder `dir` (see [`local_blob_store`]):
+    /// the purge job also removes uploads a killed process left staged
+    /// there for more than [`ABANDONED_AFTER`].
+    pub fn local(
+        dir: &std::path::Path,
+        keys: Arc<dyn KeyProvider>,
+    ) -> Result<Self, crate::AppError> {
+        let mut vault = Self::new(local_blob_store(dir)?, keys);
+        vault.local_dir = Some(dir.to_path_buf());
+        Ok(vault)
     }
 
     /// The same vault sealing chunks of `chunk_size` plaintext bytes (for

@@ -18,9 +18,19 @@ const ROUNDS: usize = 50;
 const CLIENTS: usize = 8;
 
 pub fn serve(data_dir: &std::path::Path) -> (std::process::Child, String) {
+    serve_with_env(data_dir, &[])
+}
+
+/// `tutela serve` on `data_dir` with nothing of this process's environment
+/// but `PATH` and `env`; returns the child and its base URL.
+pub fn serve_with_env(
+    data_dir: &std::path::Path,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tutela"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .stdout(Stdio::piped())

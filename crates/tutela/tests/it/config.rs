@@ -334,3 +334,43 @@ fn consent_voiding_rules_are_a_table_the_operator_can_replace() {
         assert!(err.to_string().contains(named), "{err}");
     }
 }
+
+#[test]
+fn the_recordings_key_provider_is_checked_and_its_token_never_printed() {
+    let err = Settings::load(&Sources {
+        env: env(&[("TUTELA_RECORDINGS__KEY_PROVIDER", "kms")]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("recordings.key_provider"), "{err}");
+    let transit = Settings::load(&Sources {
+        env: env(&[
+            ("TUTELA_RECORDINGS__KEY_PROVIDER", "vault-transit"),
+            ("TUTELA_RECORDINGS__VAULT_TOKEN", "s.hunter2"),
+        ]),
+        ..Sources::default()
+    });
+    if cfg!(feature = "vault-transit") {
+        // The address is required; the token never shows.
+        let err = transit.unwrap_err().to_string();
+        assert!(err.contains("recordings.vault_address"), "{err}");
+        let settings = Settings::load(&Sources {
+            env: env(&[
+                ("TUTELA_RECORDINGS__KEY_PROVIDER", "vault-transit"),
+                (
+                    "TUTELA_RECORDINGS__VAULT_ADDRESS",
+                    "https://vault.internal:8200",
+                ),
+                ("TUTELA_RECORDINGS__VAULT_TOKEN", "s.hunter2"),
+            ]),
+            ..Sources::default()
+        })
+        .unwrap();
+        let printed = format!("{settings:?}");
+        assert!(printed.contains("vault.internal"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+    } else {
+        let err = transit.unwrap_err().to_string();
+        assert!(err.contains("--features vault-transit"), "{err}");
+    }
+}

@@ -17,7 +17,7 @@ use crate::audit_crash::serve;
 
 const ROWS: usize = 20_000;
 
-async fn open(data: &std::path::Path) -> Arc<dyn Store> {
+pub async fn open(data: &std::path::Path) -> Arc<dyn Store> {
     Arc::new(
         SqliteStore::open(&data.join("tutela.db"), OpenMode::MustExist)
             .await
@@ -27,6 +27,22 @@ async fn open(data: &std::path::Path) -> Arc<dyn Store> {
 
 /// A controller with an agreement and a machine client that may import.
 async fn prepare(store: &Arc<dyn Store>) -> (ControllerId, String) {
+    machine_client(
+        store,
+        crate::contacts::agreement(),
+        vec![Capability::ImportLists, Capability::ReadLists],
+    )
+    .await
+}
+
+/// A controller with the `agreement` (without an end date) and a machine
+/// client holding `capabilities`; returns the controller and the client's
+/// token. For tests that start the real binary on a data directory.
+pub async fn machine_client(
+    store: &Arc<dyn Store>,
+    agreement: Value,
+    capabilities: Vec<Capability>,
+) -> (ControllerId, String) {
     let now = SystemClock.now();
     let controller = Controller {
         id: ControllerId::generate(),
@@ -42,8 +58,7 @@ async fn prepare(store: &Arc<dyn Store>) -> (ControllerId, String) {
         .await
         .unwrap()
         .id;
-    let terms: tutela_domain::AgreementDraft =
-        serde_json::from_value(crate::contacts::agreement()).unwrap();
+    let terms: tutela_domain::AgreementDraft = serde_json::from_value(agreement).unwrap();
     let mut terms = terms;
     terms.valid_until = None;
     store
@@ -56,7 +71,7 @@ async fn prepare(store: &Arc<dyn Store>) -> (ControllerId, String) {
         controller_id: controller.id,
         name: Label::parse("crm").unwrap(),
         kind: ClientKind::Crm,
-        capabilities: vec![Capability::ImportLists, Capability::ReadLists],
+        capabilities,
         created_at: now,
         created_by: admin,
         revoked_at: None,

@@ -30,6 +30,7 @@ mod conformance_contacts;
 mod contacts;
 mod import_crash;
 mod logs;
+mod recording_crash;
 mod recordings;
 mod scenario;
 mod serve_binary;

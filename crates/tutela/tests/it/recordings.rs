@@ -16,7 +16,7 @@ use tutela_domain::audit::{Action, Outcome, decode};
 use crate::scenario::Scenario;
 use crate::support::{Backend, all_audit_records, backends};
 
-fn agreement() -> Value {
+pub fn agreement() -> Value {
     json!({
         "reference": "REC-1",
         "purposes": [
