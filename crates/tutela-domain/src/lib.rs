@@ -22,6 +22,7 @@ pub mod clock;
 pub mod consent;
 pub mod contact;
 pub mod controller;
+pub mod dsr;
 pub mod error;
 pub mod gating;
 pub mod ids;
@@ -66,6 +67,10 @@ pub use consent::{
 };
 pub use contact::{ContactKind, ContactPoint, EmailAddress, PhoneNumber};
 pub use controller::Controller;
+pub use dsr::{
+    Deadlines, ExtensionReason, ExtensionRefused, IntakeChannel, RefusalReason, RequestKind,
+    RequestState, Urgency,
+};
 pub use error::{DomainError, InvalidValue};
 pub use gating::{
     CallFacts, CallQuestion, Decision, DenyReason, ListFact, Obligation, RegistryFact, Verdict,
