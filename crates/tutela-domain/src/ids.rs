@@ -57,6 +57,10 @@ identifier!(
     RecordingId
 );
 identifier!(
+    /// A data-subject request (its reference in letters).
+    RequestId
+);
+identifier!(
     /// One event of the consent ledger.
     ConsentEventId
 );

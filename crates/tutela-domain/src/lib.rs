@@ -78,7 +78,7 @@ pub use gating::{
 };
 pub use ids::{
     AttestationId, ClientId, ConsentEventId, ControllerId, ListId, NoticeId, RecordingId,
-    SessionId, SubjectId,
+    RequestId, SessionId, SubjectId,
 };
 pub use jurisdiction::{
     AttemptCap, CallOutcome, CoolOff, Jurisdiction, JurisdictionRules, MarketingBasis,

@@ -18,6 +18,7 @@ mod error;
 mod lists;
 mod recordings;
 mod repositories;
+mod requests;
 mod rows;
 mod rows_lists;
 mod sql;
@@ -29,6 +30,7 @@ mod sql_controllers;
 mod sql_lists;
 mod sql_notices;
 mod sql_recordings;
+mod sql_requests;
 mod sql_sessions;
 mod sql_setup;
 mod sql_subjects;
@@ -45,6 +47,8 @@ pub use audit_segment::{
 };
 pub use calls::{CallRecord, CallRepository, ListCheck, ListOnRecord, Suppression};
 pub use error::StorageError;
+/// A calendar date (deadlines are dates in the controller's zone).
+pub use jiff::civil::Date as CivilDate;
 pub use lists::{
     ConsentRepository, ImportBatch, ImportSession, ListPurge, ListRepository, NoticeDue,
     NoticeRepository, Rejection, SubjectRow,
@@ -57,6 +61,10 @@ pub use repositories::{
     Readiness, SessionRecord, SessionRepository, SetupCompletion, SetupRepository, SetupTokenIssue,
     Store, SubjectRepository, ThrottleRepository, TokenRecord, UserChange, UserRepository,
     UserUpdate,
+};
+pub use requests::{
+    OutboxItem, RequestDetails, RequestMove, RequestRepository, RequestStep, StoredCode,
+    StoredLetter, StoredRequest,
 };
 pub use rows::{
     AGREEMENT_COLUMNS, ATTESTATION_COLUMNS, AUDIT_CHAIN_SIZE, AUDIT_TAIL_SEGMENT, AgreementTuple,
@@ -73,4 +81,5 @@ pub use rows_lists::{
     registration_from_row,
 };
 pub use sql_recordings::{RECORDING_COLUMNS, RecordingTuple, recording_from_row, version_column};
+pub use sql_requests::{REQUEST_COLUMNS, RequestTuple, request_from_row};
 pub use url::{DatabaseUrl, DatabaseUrlError, OpenMode};

@@ -415,6 +415,7 @@ pub trait Store:
     + crate::NoticeRepository
     + crate::CallRepository
     + crate::RecordingRepository
+    + crate::RequestRepository
     + crate::AuditAppend
     + crate::AuditRead
     + Debug
@@ -435,6 +436,7 @@ impl<T> Store for T where
         + crate::NoticeRepository
         + crate::CallRepository
         + crate::RecordingRepository
+        + crate::RequestRepository
         + crate::AuditAppend
         + crate::AuditRead
         + Debug

@@ -43,5 +43,6 @@ macro_rules! impl_sql_repositories {
         $crate::__impl_audit_sql!($store, $db, $storage_error);
         $crate::__impl_call_sql!($store, $db, $storage_error);
         $crate::__impl_recording_sql!($store, $db, $storage_error);
+        $crate::__impl_request_sql!($store, $db, $storage_error);
     };
 }

@@ -12,6 +12,7 @@ pub use crate::conformance_access::*;
 pub use crate::conformance_audit::*;
 pub use crate::conformance_calls::*;
 pub use crate::conformance_contacts::*;
+pub use crate::conformance_requests::*;
 
 /// Instantiates every conformance test for one backend.
 macro_rules! conformance_suite {
@@ -54,6 +55,7 @@ macro_rules! conformance_suite {
             case!(the_consent_ledger_answers_at_any_instant);
             case!(audit_queries_equal_a_naive_filter_across_segments_and_epochs);
             case!(call_records_gather_lists_checks_outcomes_and_suppressions);
+            case!(requests_keep_deadlines_history_letters_and_codes);
         }
     };
 }

@@ -27,6 +27,7 @@ mod conformance_access;
 mod conformance_audit;
 mod conformance_calls;
 mod conformance_contacts;
+mod conformance_requests;
 mod contacts;
 mod import_crash;
 mod logs;
