@@ -128,6 +128,25 @@ impl ControllerKeys {
         )
     }
 
+    /// The keyed digest under which a data-subject request's one-time code
+    /// for one person is stored: useless without the key, and bound to the
+    /// request and the person.
+    pub fn code_digest(
+        &self,
+        request: tutela_domain::RequestId,
+        subject: SubjectId,
+        code: &str,
+    ) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.blind);
+        ctx.update(b"tutela request code v1\0");
+        ctx.update(request.0.as_bytes());
+        ctx.update(subject.0.as_bytes());
+        ctx.update(code.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref().get(..32).unwrap_or(&[0u8; 32]));
+        out
+    }
+
     /// The blind index of a normalised identifier.
     pub fn blind(&self, key: LookupKey<'_>, scratch: &mut Vec<u8>) -> BlindIndex {
         scratch.clear();

@@ -74,6 +74,9 @@ pub enum AppError {
     /// The node has no recordings vault configured.
     #[error("recordings are not configured on this node")]
     VaultNotConfigured,
+    /// The node has nowhere to send one-time codes and forwarded requests.
+    #[error("data-subject request delivery is not configured on this node")]
+    DeliveryNotConfigured,
     /// Storage failed; nothing was acknowledged.
     #[error(transparent)]
     Storage(StorageError),
@@ -143,6 +146,7 @@ impl AppError {
             Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Self::Damaged { .. } => "recording_damaged",
             Self::VaultNotConfigured => "recordings_not_configured",
+            Self::DeliveryNotConfigured => "request_delivery_not_configured",
             Self::Storage(e) => e.code(),
             Self::Internal { .. } => "internal",
         }

@@ -121,6 +121,15 @@ permission!(
     RotateKeys: PlatformPermission = ManageControllers, KeyRotate
 );
 permission!(
+    /// Take in data-subject requests and the requester's one-time code.
+    TakeRequests: TenantPermission = TakeRequests, RequestReceive
+);
+permission!(
+    /// Handle data-subject requests: see the queue, forward, extend,
+    /// refuse, answer.
+    ManageRequests: TenantPermission = ManageRequests, RequestRead
+);
+permission!(
     /// Register controllers and record agreements.
     ManageControllers: PlatformPermission = ManageControllers, ControllerManage
 );

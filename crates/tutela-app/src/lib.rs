@@ -16,12 +16,14 @@ mod controllers;
 mod error;
 pub mod grants;
 mod keys;
+pub mod letters;
 mod list_scrub;
 mod lists;
 mod notices;
 mod passwords;
 pub mod registries;
 pub mod registry_file;
+pub mod requests;
 pub mod rules;
 pub mod scrub;
 pub mod sealed_stream;
@@ -70,6 +72,8 @@ pub struct App {
     rules: RuleBook,
     registries: RegistryShelf,
     vault: Option<vault::Vault>,
+    delivery: Option<requests::RequestDelivery>,
+    letters: Option<letters::LetterBook>,
 }
 
 impl App {
@@ -105,7 +109,33 @@ impl App {
             rules: RuleBook::shipped().unwrap_or_default(),
             registries: RegistryShelf::default(),
             vault: None,
+            delivery: None,
+            // Shipped templates are checked by a test; were they broken,
+            // every letter would fail and nothing would be answered.
+            letters: letters::LetterBook::shipped().ok(),
         }
+    }
+
+    /// The same application sending codes and forwarding requests through
+    /// `delivery`.
+    pub fn with_request_delivery(mut self, delivery: requests::RequestDelivery) -> Self {
+        self.delivery = Some(delivery);
+        self
+    }
+
+    /// The same application writing letters from `letters` (the shipped
+    /// templates with the operator's overrides).
+    pub fn with_letters(mut self, letters: letters::LetterBook) -> Self {
+        self.letters = Some(letters);
+        self
+    }
+
+    /// Where codes and forwarded requests go, or
+    /// [`AppError::DeliveryNotConfigured`].
+    pub(crate) fn delivery(&self) -> Result<&requests::RequestDelivery, AppError> {
+        self.delivery
+            .as_ref()
+            .ok_or(AppError::DeliveryNotConfigured)
     }
 
     /// The same application with other calling rules (the shipped ones

@@ -381,6 +381,16 @@ impl App {
         grant: &TenantGrant<EraseSubjects>,
         id: SubjectId,
     ) -> Result<(), AppError> {
+        self.erase_subject_under(grant, id).await
+    }
+
+    /// [`App::erase_subject`] under any grant that may erase: an erasure
+    /// request's answer erases too.
+    pub(crate) async fn erase_subject_under<P: TenantPermission>(
+        &self,
+        grant: &TenantGrant<P>,
+        id: SubjectId,
+    ) -> Result<(), AppError> {
         let events = self
             .subject_events(grant, Action::SubjectErase, &[id])
             .await?;

@@ -54,11 +54,17 @@ pub enum Capability {
     ReadConsent,
     /// Publish privacy notices and scripts (tenant).
     PublishNotices,
+    /// Take in data-subject requests and the requester's one-time code
+    /// (tenant).
+    TakeRequests,
+    /// Verify, forward, extend, answer and refuse data-subject requests,
+    /// and see their queue (tenant).
+    ManageRequests,
 }
 
 impl Capability {
     /// Every capability, in a stable order.
-    pub const ALL: [Capability; 17] = [
+    pub const ALL: [Capability; 19] = [
         Capability::ManageControllers,
         Capability::ManageUsers,
         Capability::ManageClients,
@@ -76,6 +82,8 @@ impl Capability {
         Capability::RecordConsent,
         Capability::ReadConsent,
         Capability::PublishNotices,
+        Capability::TakeRequests,
+        Capability::ManageRequests,
     ];
 
     /// The stable name used in storage, tokens and the API.
@@ -98,6 +106,8 @@ impl Capability {
             Self::RecordConsent => "consent.write",
             Self::ReadConsent => "consent.read",
             Self::PublishNotices => "notices.publish",
+            Self::TakeRequests => "requests.intake",
+            Self::ManageRequests => "requests.manage",
         }
     }
 
@@ -118,7 +128,7 @@ impl FromStr for Capability {
             .into_iter()
             .find(|c| c.as_str() == value)
             .ok_or(InvalidValue::new(
-                "must be one of controllers.manage, users.manage, clients.manage, subjects.read, subjects.write, calls.gate, recordings.upload, recordings.listen, recordings.manage, subjects.erase, audit.read, subjects.reveal, lists.import, lists.read, consent.write, consent.read, notices.publish",
+                "must be one of controllers.manage, users.manage, clients.manage, subjects.read, subjects.write, calls.gate, recordings.upload, recordings.listen, recordings.manage, subjects.erase, audit.read, subjects.reveal, lists.import, lists.read, consent.write, consent.read, notices.publish, requests.intake, requests.manage",
             ))
     }
 }
@@ -158,6 +168,8 @@ pub const ROLE_CAPABILITIES: [(Role, &[Capability]); 6] = [
             Capability::ReadConsent,
             Capability::PublishNotices,
             Capability::ManageRecordings,
+            Capability::TakeRequests,
+            Capability::ManageRequests,
         ],
     ),
     (
@@ -172,6 +184,8 @@ pub const ROLE_CAPABILITIES: [(Role, &[Capability]); 6] = [
             Capability::ReadConsent,
             Capability::ListenRecordings,
             Capability::ManageRecordings,
+            Capability::TakeRequests,
+            Capability::ManageRequests,
         ],
     ),
     (Role::QualityReviewer, &[Capability::ListenRecordings]),
@@ -182,6 +196,7 @@ pub const ROLE_CAPABILITIES: [(Role, &[Capability]); 6] = [
             Capability::WriteSubjects,
             Capability::RecordConsent,
             Capability::ReadConsent,
+            Capability::TakeRequests,
         ],
     ),
     (Role::Auditor, &[Capability::ReadAudit]),

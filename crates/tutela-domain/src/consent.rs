@@ -74,6 +74,11 @@ pub enum Evidence {
         /// The role of the person it was said to.
         agent_role: Role,
     },
+    /// A data-subject request (withdrawal or objection), verified.
+    DataSubjectRequest {
+        /// The request.
+        request_id: crate::RequestId,
+    },
 }
 
 /// A key of a phone keypad.

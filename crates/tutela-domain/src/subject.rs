@@ -99,7 +99,7 @@ impl DataCategory {
 
 /// Attribute names whose values can be searched by blind index, besides
 /// phone numbers and e-mail addresses.
-pub const BLIND_INDEXED_ATTRIBUTES: &[&str] = &["national_id"];
+pub const BLIND_INDEXED_ATTRIBUTES: &[&str] = &["national_id", "customer_number"];
 
 /// A keyed hash (HMAC-SHA256 under the controller's blind-index key,
 /// truncated to 128 bits) of a normalised identifier: it finds a subject by

@@ -109,7 +109,9 @@ impl From<AppError> for ApiError {
             AppError::QuotaExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::KeyDestroyed => StatusCode::GONE,
             AppError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
-            AppError::VaultNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::VaultNotConfigured | AppError::DeliveryNotConfigured => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             // A storage failure is never the client's fault and never an
             // empty answer: 500, with details in the log under the request id.
             AppError::Storage(_) | AppError::Internal { .. } | AppError::Damaged { .. } => {

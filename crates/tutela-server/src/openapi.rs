@@ -53,6 +53,16 @@ use utoipa::OpenApi;
         crate::routes::recordings::hold,
         crate::routes::recordings::resolve_operator,
         crate::routes::recordings::rotate,
+        crate::routes::requests::take,
+        crate::routes::requests::code,
+        crate::routes::requests::queue,
+        crate::routes::requests::one,
+        crate::routes::requests::letters,
+        crate::routes::requests::forward,
+        crate::routes::requests::start,
+        crate::routes::requests::extend,
+        crate::routes::requests::refuse,
+        crate::routes::requests::answer,
         crate::routes::calls::outcome,
         crate::routes::calls::reload,
         crate::routes::subjects::get,
@@ -82,6 +92,8 @@ use utoipa::OpenApi;
         (name = "subjects", description = "A controller's data subjects, for a declared purpose"),
         (name = "calls", description = "Call gating: the decision before each call, outcomes after, registry snapshots"),
         (name = "audit", description = "The tamper-evident audit trail: events, checkpoints, proofs (DPO and auditor)"),
+        (name = "recordings", description = "The recordings vault: policies, uploads, listening, holds, keys"),
+        (name = "requests", description = "Data-subject requests: intake, identity, deadlines, answers and letters"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -23,6 +23,8 @@ const ROOT_KEY_LEN: usize = 32;
 /// DIR/keys/audit-signing.key  Ed25519 private key (PKCS#8), mode 0600: signs audit checkpoints
 /// DIR/keys/audit-signing.pub  its public key (hex), for verifiers elsewhere
 /// DIR/blobs/           encrypted objects (recordings, exports)
+/// DIR/outbox/codes/    one-time codes for requesters, for a mail/SMS relay (mode 0600 files)
+/// DIR/outbox/controllers/<controller>/  data-subject requests passed on to controllers
 /// ```
 #[derive(Clone)]
 pub struct DataDir {
@@ -102,6 +104,12 @@ impl DataDir {
     /// The key-encryption key files of the recordings vault.
     pub fn recording_keys(&self) -> PathBuf {
         self.keys_dir().join("recordings")
+    }
+
+    /// Where one-time codes and forwarded data-subject requests are
+    /// delivered as files.
+    pub fn outbox(&self) -> PathBuf {
+        self.root.join("outbox")
     }
 
     /// The folder of registry snapshots this node loads.

@@ -140,7 +140,10 @@ pub async fn start(
         .with_voiding_rules(settings.voiding_rules.clone())
         .with_rules(rules)
         .with_registries(registries)
-        .with_vault(vault);
+        .with_vault(vault)
+        .with_request_delivery(tutela_app::requests::RequestDelivery::files(
+            &data_dir.outbox(),
+        ));
     let setup_token = app.issue_setup_token().await?;
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();
@@ -202,6 +205,13 @@ async fn purge_lists_hourly(app: App) {
             tracing::error!(
                 code = e.code(),
                 "purging expired lead lists failed; retrying in an hour"
+            );
+        }
+        if let Err(e) = app.deliver_forwarded_requests().await {
+            tracing::error!(
+                code = e.code(),
+                detail = %e.detail(),
+                "delivering forwarded data-subject requests failed; retrying in an hour"
             );
         }
         if let Err(e) = app.purge_recordings().await {

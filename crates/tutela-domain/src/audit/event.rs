@@ -197,6 +197,21 @@ slug_enum!(
         OperatorResolve = "recording.operator_resolve",
         /// A controller's key-encryption key was rotated.
         KeyRotate = "key.rotate",
+        /// A data-subject request was taken in.
+        RequestReceive = "request.receive",
+        /// Identity verification of a request: codes sent, or a code tried
+        /// (denied when wrong).
+        RequestVerify = "request.verify",
+        /// A request was passed on to its controller, or work on it began.
+        RequestForward = "request.forward",
+        /// A request's deadline was extended.
+        RequestExtend = "request.extend",
+        /// A request was answered.
+        RequestAnswer = "request.answer",
+        /// A request was refused.
+        RequestRefuse = "request.refuse",
+        /// Requests were read or listed.
+        RequestRead = "request.read",
         /// The audit trail was read.
         AuditRead = "audit.read",
         /// The audit trail was exported.
@@ -242,6 +257,8 @@ slug_enum!(
         RecordingPolicy = "recording_policy",
         /// A controller's key-encryption key.
         Key = "key",
+        /// A data-subject request.
+        Request = "request",
         /// A data subject (named only by the event's pseudonym).
         Subject = "subject",
         /// A user account.

@@ -11,6 +11,7 @@ pub(crate) mod controllers;
 pub(crate) mod health;
 pub(crate) mod lists;
 pub(crate) mod recordings;
+pub(crate) mod requests;
 pub(crate) mod setup;
 pub(crate) mod subjects;
 pub(crate) mod users;
@@ -300,6 +301,66 @@ fn routes() -> Routes {
             "/v1/controllers/{controller_id}/recording-key/rotate",
             Platform,
             post(recordings::rotate),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/requests",
+            Tenant,
+            post(requests::take),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/requests",
+            Tenant,
+            get(requests::queue),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/requests/{request_id}",
+            Tenant,
+            get(requests::one),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/requests/{request_id}/code",
+            Tenant,
+            post(requests::code),
+        )
+        .add(
+            "GET",
+            "/v1/controllers/{controller_id}/requests/{request_id}/letters",
+            Tenant,
+            get(requests::letters),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/requests/{request_id}/forward",
+            Tenant,
+            post(requests::forward),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/requests/{request_id}/start",
+            Tenant,
+            post(requests::start),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/requests/{request_id}/extend",
+            Tenant,
+            post(requests::extend),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/requests/{request_id}/refuse",
+            Tenant,
+            post(requests::refuse),
+        )
+        .add(
+            "POST",
+            "/v1/controllers/{controller_id}/requests/{request_id}/answer",
+            Tenant,
+            post(requests::answer),
         )
         .add("POST", "/v1/calls/decide", Tenant, post(calls::decide))
         .add("POST", "/v1/calls/outcomes", Tenant, post(calls::outcome))

@@ -33,6 +33,7 @@ mod import_crash;
 mod logs;
 mod recording_crash;
 mod recordings;
+mod requests;
 mod scenario;
 mod serve_binary;
 mod support;

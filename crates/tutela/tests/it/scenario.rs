@@ -147,11 +147,22 @@ impl Scenario {
 
     /// A machine client of `controller` with `capabilities`; its token.
     pub async fn client_token(&self, controller: &str, capabilities: &[&str]) -> String {
+        self.client_token_until(controller, capabilities, "2027-01-01T00:00:00Z")
+            .await
+    }
+
+    /// A machine client's token valid until `expires_at`.
+    pub async fn client_token_until(
+        &self,
+        controller: &str,
+        capabilities: &[&str],
+        expires_at: &str,
+    ) -> String {
         let (status, body) = self
             .admin_call(
                 "POST",
                 &format!("/v1/controllers/{controller}/clients"),
-                json!({"name": "crm", "kind": "crm", "capabilities": capabilities, "expires_at": "2027-01-01T00:00:00Z"}),
+                json!({"name": "crm", "kind": "crm", "capabilities": capabilities, "expires_at": expires_at}),
             )
             .await;
         assert_eq!(status, 201, "{body}");
