@@ -215,7 +215,12 @@ impl App {
         };
         let letter = self.letter(&request, LetterOutcome::Answered, &facts)?;
         match request.kind {
-            RequestKind::Erasure => self.erase_subject_under(grant, subject).await?,
+            // Already erased (an earlier answer that did not get recorded,
+            // or another erasure) is what the request asks for.
+            RequestKind::Erasure => match self.erase_subject_under(grant, subject).await {
+                Ok(()) | Err(AppError::NotFound) => {}
+                Err(e) => return Err(e),
+            },
             RequestKind::Withdrawal => {
                 self.ledger_for_request(grant, &request, ConsentAction::Withdrawn)
                     .await?

@@ -61,26 +61,30 @@ impl App {
             .checked_add(CODE_VALIDITY)
             .map_err(|_| AppError::internal("instant out of range"))?;
         let mut codes = Vec::with_capacity(people.len());
-        let mut sent = 0u32;
+        let mut messages = Vec::new();
         for id in &people {
             let Some(subject) = self.store.subject(controller, *id).await? else {
                 continue;
             };
             let code = six_digits()?;
-            for contact in &subject.contacts {
-                delivery
-                    .codes
-                    .send_code(&contact.point, &code, request.language, request.id)
-                    .await?;
-                sent += 1;
-            }
             codes.push(StoredCode {
                 subject: *id,
                 digest: keys.code_digest(request.id, *id, &code).to_vec(),
                 expires_at,
             });
+            for contact in subject.contacts {
+                messages.push((contact.point, code.clone()));
+            }
         }
+        // Stored before sent: a code that arrives always works.
         self.store.put_codes(request.id, &codes).await?;
+        let sent = messages.len();
+        for (to, code) in &messages {
+            delivery
+                .codes
+                .send_code(to, code, request.language, request.id)
+                .await?;
+        }
         let step = RequestStep {
             state: RequestState::AwaitingIdentity,
             at: now,

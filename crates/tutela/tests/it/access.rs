@@ -65,8 +65,9 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             .await;
         assert_eq!(status, 201, "{imported}");
         let list_id = imported["list"]["id"].as_str().unwrap().to_owned();
-        // No recording exists; outsiders must get the same answer for an
-        // id in another controller's path as for one in a missing one.
+        // No recording or request exists; outsiders must get the same
+        // answer for an id in another controller's path as for one in a
+        // missing one.
         let recording = uuid::Uuid::now_v7().to_string();
         let real = [
             ("controller_id", s.a.as_str()),
@@ -78,6 +79,7 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             ("language", "it"),
             ("campaign", "default"),
             ("recording_id", recording.as_str()),
+            ("request_id", recording.as_str()),
         ];
         let missing = uuid::Uuid::now_v7().to_string();
         let fake = [
@@ -90,6 +92,7 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
             ("language", "it"),
             ("campaign", "default"),
             ("recording_id", missing.as_str()),
+            ("request_id", missing.as_str()),
         ];
         let public = [
             ("GET", "/healthz"),
