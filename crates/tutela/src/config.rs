@@ -51,6 +51,9 @@ struct RawConfig {
     /// Directory of `CC.toml` calling-rule files replacing the shipped ones
     /// (`TUTELA_RULES_DIR`, as for `tutela scrub`).
     rules_dir: Option<PathBuf>,
+    /// Directory of `<language>.toml` letter templates replacing the
+    /// shipped ones (`TUTELA_LETTERS_DIR`).
+    letters_dir: Option<PathBuf>,
     #[serde(default)]
     recordings: RawRecordings,
 }
@@ -266,6 +269,9 @@ pub struct Settings {
     /// Directory of calling-rule files replacing the shipped ones, per
     /// country (`rules_dir`); the shipped rules when not set.
     pub rules_dir: Option<PathBuf>,
+    /// Letter templates replacing the shipped ones per language
+    /// (`letters_dir`); the shipped letters when not set.
+    pub letters_dir: Option<PathBuf>,
     /// Where recordings and their key-encryption keys live.
     pub recordings: RecordingSettings,
 }
@@ -284,6 +290,7 @@ impl fmt::Debug for Settings {
             .field("audit_checkpoint_every", &self.audit_checkpoint_every)
             .field("voiding_rules", &self.voiding_rules)
             .field("rules_dir", &self.rules_dir)
+            .field("letters_dir", &self.letters_dir)
             .field("recordings", &self.recordings)
             .finish()
     }
@@ -626,6 +633,7 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
         audit_checkpoint_every,
         voiding_rules,
         rules_dir: raw.rules_dir,
+        letters_dir: raw.letters_dir,
         data_dir,
         listen,
         database,

@@ -45,6 +45,9 @@ pub enum StartError {
     /// The calling rules (`rules_dir`) do not load: the file and field.
     #[error("setting `rules_dir`: {0}")]
     Rules(#[from] tutela_app::RuleBookError),
+    /// The letter templates (`letters_dir`) do not load: the file and key.
+    #[error("setting `letters_dir`: {0}")]
+    Letters(#[from] tutela_app::letters::LetterError),
     /// The registry folder of the data directory cannot be read.
     #[error("registry folder {path}: {source}")]
     Registries {
@@ -75,6 +78,7 @@ impl StartError {
                 | Self::Bind { .. }
                 | Self::DataDir(_)
                 | Self::Rules(_)
+                | Self::Letters(_)
                 | Self::Registries { .. }
         )
     }
@@ -126,6 +130,10 @@ pub async fn start(
     // that fails must not void the token a running instance has printed.
     let signer = AuditSigner::from_pkcs8(data_dir.audit_signing_key())?;
     let rules = RuleBook::load(settings.rules_dir.as_deref())?;
+    let letters = match &settings.letters_dir {
+        Some(dir) => tutela_app::letters::LetterBook::with_overrides(dir)?,
+        None => tutela_app::letters::LetterBook::shipped()?,
+    };
     let folder = data_dir.registries();
     // A snapshot that does not read is logged and left out: the node starts,
     // and decisions governed by that registry deny as unavailable.
@@ -141,6 +149,7 @@ pub async fn start(
         .with_rules(rules)
         .with_registries(registries)
         .with_vault(vault)
+        .with_letters(letters)
         .with_request_delivery(tutela_app::requests::RequestDelivery::files(
             &data_dir.outbox(),
         ));

@@ -489,3 +489,42 @@ async fn data_subject_requests_end_to_end() {
         requests_end_to_end(backend).await;
     }
 }
+
+#[tokio::test]
+async fn letter_templates_an_operator_breaks_stop_the_start_naming_file_and_key() {
+    let work = tempfile::tempdir().unwrap();
+    let letters = work.path().join("letters");
+    std::fs::create_dir_all(&letters).unwrap();
+    let shipped = include_str!("../../../tutela-app/letters/en.toml");
+    // A letter that lost its required reference.
+    let broken = shipped.replacen("{reference}", "our reference", usize::MAX);
+    std::fs::write(letters.join("en.toml"), broken).unwrap();
+    let mut settings = crate::support::settings_for(
+        &work.path().join("data"),
+        &format!("sqlite:{}", work.path().join("t.db").display()),
+    );
+    settings.letters_dir = Some(letters.clone());
+    let clock: std::sync::Arc<dyn tutela_domain::Clock> =
+        std::sync::Arc::new(tutela_domain::SystemClock);
+    let error = tutela::serve::start(&settings, clock.clone(), std::future::pending())
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(error.is_configuration(), "{text}");
+    assert!(
+        text.contains("letters_dir") && text.contains("en.toml") && text.contains("reference"),
+        "{text}"
+    );
+
+    // A valid override replaces that language only.
+    let mine = shipped.replacen("Dear Sir or Madam", "Dear requester", usize::MAX);
+    assert_ne!(
+        mine, shipped,
+        "the shipped English letter greets as expected"
+    );
+    std::fs::write(letters.join("en.toml"), mine).unwrap();
+    let running = tutela::serve::start(&settings, clock, std::future::pending())
+        .await
+        .unwrap();
+    drop(running);
+}
