@@ -211,7 +211,14 @@ impl App {
             None => Vec::new(),
         };
         let own = RegistryRef::Controller(controller);
+        // A restriction (art. 18) is its own reason; any other suppression
+        // (erasure) puts the number on the controller's own list.
+        let restricted = record
+            .suppression
+            .as_ref()
+            .is_some_and(|s| s.reason == RESTRICTED);
         if let Some(suppression) = &record.suppression
+            && !restricted
             && !registries.iter().any(|r| r.registry == own && r.listed)
         {
             registries.push(RegistryFact {
@@ -232,8 +239,7 @@ impl App {
             purpose_allowed,
             registries,
             consent,
-            // Restriction of processing arrives with data-subject requests.
-            restricted: false,
+            restricted,
             lists: record
                 .lists
                 .iter()
@@ -252,6 +258,9 @@ impl App {
         }
     }
 }
+
+/// The suppression reason a restriction of processing (art. 18) leaves.
+const RESTRICTED: &str = "restricted";
 
 /// The audit event of a decision: the verdict as outcome (a denial with its
 /// first reason's code), the person by pseudonym when known. The secret

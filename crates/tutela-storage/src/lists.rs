@@ -71,6 +71,10 @@ pub trait ImportSession: Send {
         lookups: &[(BlindIndex, SubjectId)],
     ) -> Result<Vec<(BlindIndex, SubjectId)>, StorageError>;
 
+    /// Those of `blinds` that belong to people erased at their request
+    /// (suppressed as `erased`): rows carrying them are never imported.
+    async fn erased(&mut self, blinds: &[BlindIndex]) -> Result<Vec<BlindIndex>, StorageError>;
+
     /// The records of subjects of this controller, as this import sees them.
     async fn subjects(&mut self, ids: &[SubjectId]) -> Result<Vec<Subject>, StorageError>;
 

@@ -206,6 +206,16 @@ pub trait RequestRepository: Send + Sync {
     /// Counts one attempt at a code; returns the attempts so far.
     async fn count_code_attempt(&self, id: RequestId) -> Result<u32, StorageError>;
 
+    /// Restricts processing of the person (art. 18): every identifier of
+    /// theirs is suppressed as `restricted`, so calls to them are denied
+    /// while their data stays. Returns how many identifiers.
+    async fn restrict_subject(
+        &self,
+        controller: ControllerId,
+        subject: SubjectId,
+        at: Timestamp,
+    ) -> Result<u64, StorageError>;
+
     /// Outbox items not yet delivered, oldest first.
     async fn pending_outbox(&self, limit: u32) -> Result<Vec<OutboxItem>, StorageError>;
 

@@ -84,6 +84,33 @@ macro_rules! __impl_list_sql {
                 Ok(taken)
             }
 
+            async fn erased(
+                &mut self,
+                blinds: &[::tutela_domain::BlindIndex],
+            ) -> Result<Vec<::tutela_domain::BlindIndex>, $crate::StorageError> {
+                let mut found = Vec::new();
+                for chunk in blinds.chunks($crate::ROWS_PER_STATEMENT) {
+                    let mut q = ::sqlx::QueryBuilder::<$db>::new(
+                        "SELECT blind FROM suppressions WHERE reason = 'erased' AND controller_id = ",
+                    );
+                    q.push_bind(self.controller.0).push(" AND blind IN (");
+                    let mut list = q.separated(", ");
+                    for blind in chunk {
+                        list.push_bind(blind.0.as_slice());
+                    }
+                    q.push(")");
+                    let rows: Vec<(Vec<u8>,)> =
+                        q.build_query_as().fetch_all(&mut *self.tx).await.map_err($storage_error)?;
+                    for (blind,) in rows {
+                        let blind: [u8; 16] = blind
+                            .try_into()
+                            .map_err(|_| $crate::corrupt("suppressions.blind"))?;
+                        found.push(::tutela_domain::BlindIndex(blind));
+                    }
+                }
+                Ok(found)
+            }
+
             async fn subjects(
                 &mut self,
                 ids: &[::tutela_domain::SubjectId],

@@ -184,7 +184,8 @@ macro_rules! __impl_subject_sql {
                 ::sqlx::query(
                     "INSERT INTO suppressions (controller_id, blind, reason, at) \
                      SELECT controller_id, blind, 'erased', $3 FROM subject_lookups \
-                     WHERE controller_id = $1 AND subject_id = $2 ON CONFLICT DO NOTHING",
+                     WHERE controller_id = $1 AND subject_id = $2 \
+                     ON CONFLICT (controller_id, blind) DO UPDATE SET reason = 'erased', at = excluded.at",
                 )
                 .bind(controller.0)
                 .bind(id.0)

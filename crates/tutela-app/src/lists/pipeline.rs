@@ -5,7 +5,7 @@
 //! batch inside the import's one transaction. Memory is a few batches,
 //! whatever the file's size.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -222,6 +222,8 @@ pub(crate) struct WriteOutcome {
     pub accepted_rows: u64,
     pub new_subjects: u64,
     pub merged_rows: u64,
+    /// Rows of people erased at their request, rejected.
+    pub erased_rows: u64,
 }
 
 /// Writes batches as they come. Rows that share a phone number, e-mail
@@ -239,18 +241,43 @@ pub(crate) async fn write_batches(
     let mut nonces = NonceSequence::new()?;
     let mut scratch = Vec::new();
     while let Some(batch) = rx.recv().await {
-        outcome.accepted_rows += batch.candidates.len() as u64;
         let mut write = ImportBatch {
             rejections: batch.rejections,
             ..ImportBatch::default()
         };
+        // People erased at their request never come back from a list: their
+        // rows are rejected, naming no one.
+        let all: Vec<BlindIndex> = batch
+            .candidates
+            .iter()
+            .flat_map(|c| c.subject.blinds())
+            .collect();
+        let erased: HashSet<BlindIndex> = session.erased(&all).await?.into_iter().collect();
+        let mut candidates = batch.candidates;
+        if !erased.is_empty() {
+            candidates.retain(|c| {
+                let gone = c.subject.blinds().any(|b| erased.contains(&b));
+                if gone {
+                    write.rejections.push(Rejection {
+                        row: c.row,
+                        column: "row".into(),
+                        reason:
+                            "the person was erased at their request and is never imported again"
+                                .into(),
+                    });
+                    outcome.erased_rows += 1;
+                }
+                !gone
+            });
+        }
+        outcome.accepted_rows += candidates.len() as u64;
 
         // One person per identifier within the batch.
-        let mut fresh: Vec<Candidate> = Vec::with_capacity(batch.candidates.len());
-        let mut fresh_changed: Vec<bool> = Vec::with_capacity(batch.candidates.len());
-        let mut extra_rows: Vec<Vec<u64>> = Vec::with_capacity(batch.candidates.len());
+        let mut fresh: Vec<Candidate> = Vec::with_capacity(candidates.len());
+        let mut fresh_changed: Vec<bool> = Vec::with_capacity(candidates.len());
+        let mut extra_rows: Vec<Vec<u64>> = Vec::with_capacity(candidates.len());
         let mut by_blind: HashMap<BlindIndex, usize> = HashMap::new();
-        for candidate in batch.candidates {
+        for candidate in candidates {
             let earlier = candidate
                 .subject
                 .blinds()

@@ -188,9 +188,11 @@ impl App {
     /// erases the person (suppression kept); withdrawal and objection
     /// enter the consent ledger for the purpose and channel concerned (all
     /// the agreement's purposes and every channel when not named);
-    /// rectification is made through the subject's record before
-    /// answering. Access, portability and restriction are refused with
-    /// `answer_not_automated` until their effects are built.
+    /// restriction suppresses the person's identifiers as `restricted`, so
+    /// every call to them is denied while their data stays; rectification
+    /// is made through the subject's record before answering. Access and
+    /// portability are refused with `answer_not_automated` until their
+    /// bundles are built.
     pub async fn answer_request(
         &self,
         grant: &TenantGrant<ManageRequests>,
@@ -230,7 +232,22 @@ impl App {
                     .await?
             }
             RequestKind::Rectification => {}
-            RequestKind::Access | RequestKind::Portability | RequestKind::Restriction => {
+            RequestKind::Restriction => {
+                let events = self
+                    .subject_events(grant, Action::SubjectWrite, &[subject])
+                    .await?;
+                if events.is_empty() {
+                    return Err(AppError::NotFound);
+                }
+                self.audited_on(events, async {
+                    Ok(self
+                        .store
+                        .restrict_subject(request.controller, subject, self.clock.now())
+                        .await?)
+                })
+                .await?;
+            }
+            RequestKind::Access | RequestKind::Portability => {
                 return Err(AppError::Refused {
                     code: "answer_not_automated",
                     message: format!(

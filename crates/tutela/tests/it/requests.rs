@@ -19,7 +19,7 @@ fn agreement() -> Value {
             {"purpose": "data_subject_rights", "legal_basis": {"basis": "legal_obligation"}}
         ],
         "categories": ["identity", "contact"],
-        "retention": [],
+        "retention": [{"category": "contact", "purpose": "telemarketing", "days": 90}],
         "operator_countries": ["IT"],
         "sub_processors": [],
         "valid_from": "2026-01-01T00:00:00Z",
@@ -38,6 +38,10 @@ struct Desk<'a> {
     intake: String,
     /// Handles them (the DPO's tool).
     handler: String,
+    /// Asks before calling.
+    dialer: String,
+    /// Imports lead lists.
+    importer: String,
 }
 
 impl Desk<'_> {
@@ -164,6 +168,8 @@ async fn requests_end_to_end(backend: Backend) {
             )
             .await,
         handler: s.client_token_until(&c, &["requests.manage"], UNTIL).await,
+        dialer: s.client_token_until(&c, &["calls.gate"], UNTIL).await,
+        importer: s.client_token_until(&c, &["lists.import"], UNTIL).await,
         c,
     };
     let maria = desk
@@ -308,7 +314,7 @@ async fn requests_end_to_end(backend: Backend) {
     );
     let text = serde_json::to_string(&handed).unwrap();
     assert!(
-        !text.contains("347") && !text.contains("maria@"),
+        !text.contains("3471234567") && !text.contains("maria@"),
         "no identifier is handed on: {text}"
     );
     let (status, body) = desk
@@ -447,6 +453,47 @@ async fn requests_end_to_end(backend: Backend) {
     assert_eq!(status, 200, "{state}");
     assert_eq!(state["state"]["status"], "withdrawn", "{state}");
 
+    // Restriction answered: Luca's data stays, every call to him is denied.
+    let restrict = desk
+        .take(
+            "restriction",
+            "en",
+            json!([{"kind": "email", "value": "luca@example.it"}]),
+        )
+        .await;
+    let restrict_id = restrict["id"].as_str().unwrap().to_owned();
+    let luca_code = desk.codes(&restrict_id)[0].1.clone();
+    assert_eq!(desk.confirm(&restrict_id, &luca_code).await.0, 200);
+    assert_eq!(desk.handle(&restrict_id, "start", json!({})).await.0, 200);
+    let (status, body) = desk.handle(&restrict_id, "answer", json!({})).await;
+    assert_eq!(
+        (status, &body["state"]),
+        (200, &json!("answered")),
+        "{body}"
+    );
+    let (status, decision) = s
+        .server
+        .call(
+            "POST",
+            &format!(
+                "/v1/calls/decide?controller_id={}&purpose=customer_care",
+                desk.c
+            ),
+            Some(&desk.dialer),
+            Some(json!({"number": "+393477654321"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{decision}");
+    assert_eq!(decision["verdict"], "deny", "{decision}");
+    assert!(
+        decision["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "restricted"),
+        "{decision}"
+    );
+
     // Erasure answered: Maria is gone, the kept items are named.
     let (status, body) = desk
         .handle(&id, "answer", json!({"kept": [{"what": "contratto di fornitura", "legal_basis": "art. 2220 c.c., 10 anni"}]}))
@@ -469,6 +516,45 @@ async fn requests_end_to_end(backend: Backend) {
         )
         .await;
     assert_eq!(status, 404);
+    // Her number is now denied as suppressed, and a list bringing her
+    // back is refused for her row.
+    let (_, decision) = s
+        .server
+        .call(
+            "POST",
+            &format!(
+                "/v1/calls/decide?controller_id={}&purpose=customer_care",
+                desk.c
+            ),
+            Some(&desk.dialer),
+            Some(json!({"number": "+393471234567"})),
+        )
+        .await;
+    assert_eq!(decision["verdict"], "deny", "{decision}");
+    let mut metadata = crate::contacts::metadata("2027-02-20T00:00:00Z");
+    metadata["name"] = json!("Primavera");
+    let list = "Nome;Telefono;Email\nMaria Rossi;347 123 4567;maria@example.it\n\
+                Anna Verdi;347 555 0001;anna@example.it\n";
+    let (status, imported) = s
+        .server
+        .import_list(
+            &desk.importer,
+            &desk.c,
+            "telemarketing",
+            &metadata,
+            list.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(status, 201, "{imported}");
+    assert_eq!(
+        (
+            &imported["accepted_rows"],
+            &imported["rejected_rows"],
+            &imported["new_subjects"]
+        ),
+        (&json!(1), &json!(1), &json!(1)),
+        "{imported}"
+    );
     let letters = desk.letters(&id).await;
     assert_eq!(letters.len(), 2);
     assert!(
