@@ -13,6 +13,7 @@ mod clients;
 mod consent;
 mod controller_keys;
 mod controllers;
+pub mod erasure_journal;
 mod error;
 pub mod grants;
 mod keys;
@@ -74,6 +75,7 @@ pub struct App {
     vault: Option<vault::Vault>,
     delivery: Option<requests::RequestDelivery>,
     letters: Option<letters::LetterBook>,
+    journal: Option<Arc<erasure_journal::ErasureJournal>>,
 }
 
 impl App {
@@ -113,7 +115,15 @@ impl App {
             // Shipped templates are checked by a test; were they broken,
             // every letter would fail and nothing would be answered.
             letters: letters::LetterBook::shipped().ok(),
+            journal: None,
         }
+    }
+
+    /// The same application journalling every erasure in `journal` before
+    /// it happens (see [`erasure_journal`]).
+    pub fn with_erasure_journal(mut self, journal: erasure_journal::ErasureJournal) -> Self {
+        self.journal = Some(Arc::new(journal));
+        self
     }
 
     /// The same application sending codes and forwarding requests through

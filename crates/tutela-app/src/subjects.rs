@@ -398,6 +398,8 @@ impl App {
             return Err(AppError::NotFound);
         }
         self.record(events).await?;
+        // Journalled first: a restored backup loses the person again.
+        self.journal_erasure(grant.controller(), id).await?;
         if !self
             .store
             .erase_subject(grant.controller(), id, self.clock.now())

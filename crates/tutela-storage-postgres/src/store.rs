@@ -68,6 +68,11 @@ impl Health for PostgresStore {
 }
 
 impl PostgresStore {
+    /// After an erasure: nothing to do at once. Deleted rows leave no
+    /// readable copy through the database, and autovacuum reclaims their
+    /// space.
+    pub(crate) async fn after_erasure(&self) {}
+
     /// A write transaction (read committed; each statement is atomic).
     pub(crate) async fn begin_write(
         &self,

@@ -58,6 +58,20 @@ impl SqliteStore {
     /// Starts a write transaction that takes the write lock at once, so two
     /// writers queue on the busy timeout instead of one failing half-way when
     /// it tries to upgrade a read lock.
+    /// After an erasure: the write-ahead log still holds the pages as they
+    /// were before it, person included, until a checkpoint copies them
+    /// back (where `secure_delete` has zeroed the freed cells) and
+    /// truncates the log. Best effort: a reader holding an old snapshot
+    /// makes it a partial checkpoint, completed by the next one.
+    pub(crate) async fn after_erasure(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %storage_error(e), "checkpoint after an erasure failed");
+        }
+    }
+
     pub(crate) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StorageError> {

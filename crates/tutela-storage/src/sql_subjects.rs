@@ -107,6 +107,14 @@ macro_rules! __impl_subject_sql {
                     .execute(&mut **tx)
                     .await
                     .map_err($storage_error)?;
+                    // The calls made to the person go with them; the
+                    // suppression (by the same keyed hash) stays.
+                    ::sqlx::query("DELETE FROM call_outcomes WHERE controller_id = $1 AND blind = $2")
+                        .bind(controller.0)
+                        .bind(blind.0.as_slice())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err($storage_error)?;
                 }
                 // Legal holds do not stop an erasure of the person: a hold
                 // that must survive one is a refusal the DSR answer names,
@@ -195,6 +203,9 @@ macro_rules! __impl_subject_sql {
                 .map_err($storage_error)?;
                 let erased = Self::erase_subject_in(&mut tx, controller, id, at).await?;
                 tx.commit().await.map_err($storage_error)?;
+                if erased {
+                    self.after_erasure().await;
+                }
                 Ok(erased)
             }
 

@@ -54,6 +54,9 @@ struct RawConfig {
     /// Directory of `<language>.toml` letter templates replacing the
     /// shipped ones (`TUTELA_LETTERS_DIR`).
     letters_dir: Option<PathBuf>,
+    /// The erasure journal's file (`TUTELA_ERASURE_JOURNAL`); best on
+    /// storage that is not restored with the database.
+    erasure_journal: Option<PathBuf>,
     #[serde(default)]
     recordings: RawRecordings,
 }
@@ -272,6 +275,9 @@ pub struct Settings {
     /// Letter templates replacing the shipped ones per language
     /// (`letters_dir`); the shipped letters when not set.
     pub letters_dir: Option<PathBuf>,
+    /// The erasure journal's file (`erasure_journal`); the data
+    /// directory's `journal/erasures.jsonl` when not set.
+    pub erasure_journal: Option<PathBuf>,
     /// Where recordings and their key-encryption keys live.
     pub recordings: RecordingSettings,
 }
@@ -291,6 +297,7 @@ impl fmt::Debug for Settings {
             .field("voiding_rules", &self.voiding_rules)
             .field("rules_dir", &self.rules_dir)
             .field("letters_dir", &self.letters_dir)
+            .field("erasure_journal", &self.erasure_journal)
             .field("recordings", &self.recordings)
             .finish()
     }
@@ -634,6 +641,7 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
         voiding_rules,
         rules_dir: raw.rules_dir,
         letters_dir: raw.letters_dir,
+        erasure_journal: raw.erasure_journal,
         data_dir,
         listen,
         database,

@@ -23,6 +23,7 @@ const ROOT_KEY_LEN: usize = 32;
 /// DIR/keys/audit-signing.key  Ed25519 private key (PKCS#8), mode 0600: signs audit checkpoints
 /// DIR/keys/audit-signing.pub  its public key (hex), for verifiers elsewhere
 /// DIR/blobs/           encrypted objects (recordings, exports)
+/// DIR/journal/erasures.jsonl  every erasure (ids only), re-applied at start after a restore
 /// DIR/outbox/codes/    one-time codes for requesters, for a mail/SMS relay (mode 0600 files)
 /// DIR/outbox/controllers/<controller>/  data-subject requests passed on to controllers
 /// ```
@@ -110,6 +111,11 @@ impl DataDir {
     /// delivered as files.
     pub fn outbox(&self) -> PathBuf {
         self.root.join("outbox")
+    }
+
+    /// The erasure journal's default file.
+    pub fn erasure_journal(&self) -> PathBuf {
+        self.root.join("journal").join("erasures.jsonl")
     }
 
     /// The folder of registry snapshots this node loads.

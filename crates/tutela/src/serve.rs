@@ -150,9 +150,24 @@ pub async fn start(
         .with_registries(registries)
         .with_vault(vault)
         .with_letters(letters)
+        .with_erasure_journal(tutela_app::erasure_journal::ErasureJournal::new(
+            settings
+                .erasure_journal
+                .clone()
+                .unwrap_or_else(|| data_dir.erasure_journal()),
+        ))
         .with_request_delivery(tutela_app::requests::RequestDelivery::files(
             &data_dir.outbox(),
         ));
+    // Before anything is served: a database restored from an older backup
+    // must not bring an erased person back, not even for a moment.
+    let again = app.replay_erasure_journal().await?;
+    if again > 0 {
+        tracing::warn!(
+            people = again,
+            "erasures re-applied from the journal after a restore"
+        );
+    }
     let setup_token = app.issue_setup_token().await?;
     let routes = router(app.clone(), &settings.http);
     let is_tls = tls.is_some();

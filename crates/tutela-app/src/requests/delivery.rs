@@ -26,6 +26,11 @@ pub trait CodeSender: Send + Sync + fmt::Debug {
         language: Language,
         request: RequestId,
     ) -> Result<(), AppError>;
+
+    /// Withdraws the messages for `request` not yet sent, once its codes
+    /// have served (the requester is verified, or the request closed): a
+    /// contact point should not wait in an outbox longer than needed.
+    async fn forget(&self, request: RequestId) -> Result<(), AppError>;
 }
 
 /// Passes a request on to its controller.
@@ -93,6 +98,32 @@ impl CodeSender for FileCodeOutbox {
         .await
         .map_err(|e| AppError::internal(format!("outbox task: {e}")))??;
         Ok(())
+    }
+    async fn forget(&self, request: RequestId) -> Result<(), AppError> {
+        let dir = self.dir.clone();
+        let prefix = format!("{request}-");
+        tokio::task::spawn_blocking(move || {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(AppError::internal(format!("outbox folder: {}", e.kind()))),
+            };
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    match std::fs::remove_file(entry.path()) {
+                        // Sent and removed by the relay meanwhile.
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(AppError::internal(format!("outbox remove: {}", e.kind())));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("outbox task: {e}")))?
     }
 }
 

@@ -192,6 +192,12 @@ impl App {
                 message: "the request changed meanwhile; read it again",
             });
         }
+        if change.subject.is_some() || change.step.state.is_closed() {
+            // The codes have served; messages still waiting go.
+            if let Err(e) = self.delivery()?.codes.forget(request.id).await {
+                tracing::warn!(request_id = %request.id, code = e.code(), "unsent codes left in the outbox");
+            }
+        }
         Ok(StoredRequest {
             state: change.step.state,
             version: request.version.saturating_add(1),

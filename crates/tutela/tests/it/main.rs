@@ -29,6 +29,7 @@ mod conformance_calls;
 mod conformance_contacts;
 mod conformance_requests;
 mod contacts;
+mod erasure;
 mod import_crash;
 mod logs;
 mod recording_crash;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::scenario::Scenario;
 use crate::support::{Backend, backends};
 
-fn agreement() -> Value {
+pub(crate) fn agreement() -> Value {
     json!({
         "reference": "DSR-1",
         "purposes": [
@@ -31,21 +31,55 @@ const Q: &str = "purpose=data_subject_rights";
 /// The desk's tokens outlive the months the requests run.
 const UNTIL: &str = "2027-11-01T00:00:00Z";
 
-struct Desk<'a> {
-    s: &'a Scenario,
-    c: String,
+pub(crate) struct Desk<'a> {
+    pub(crate) s: &'a Scenario,
+    pub(crate) c: String,
     /// Takes requests and codes (the contact centre's desk, a web form).
-    intake: String,
+    pub(crate) intake: String,
     /// Handles them (the DPO's tool).
-    handler: String,
+    pub(crate) handler: String,
     /// Asks before calling.
-    dialer: String,
+    pub(crate) dialer: String,
     /// Imports lead lists.
-    importer: String,
+    pub(crate) importer: String,
 }
 
-impl Desk<'_> {
-    async fn call(
+impl<'a> Desk<'a> {
+    /// The desk of controller `c` with its four machine clients.
+    pub(crate) async fn new(s: &'a Scenario, c: String) -> Desk<'a> {
+        Desk {
+            s,
+            intake: s
+                .client_token_until(
+                    &c,
+                    &[
+                        "requests.intake",
+                        "subjects.write",
+                        "subjects.read",
+                        "consent.read",
+                    ],
+                    UNTIL,
+                )
+                .await,
+            handler: s.client_token_until(&c, &["requests.manage"], UNTIL).await,
+            dialer: s.client_token_until(&c, &["calls.gate"], UNTIL).await,
+            importer: s.client_token_until(&c, &["lists.import"], UNTIL).await,
+            c,
+        }
+    }
+
+    /// Takes, verifies (with the first code sent), forwards and starts a
+    /// request; returns its id.
+    pub(crate) async fn verified(&self, kind: &str, identifiers: Value) -> String {
+        let taken = self.take(kind, "it", identifiers).await;
+        let id = taken["id"].as_str().unwrap().to_owned();
+        let code = self.codes(&id)[0].1.clone();
+        assert_eq!(self.confirm(&id, &code).await.0, 200);
+        assert_eq!(self.handle(&id, "forward", json!({})).await.0, 200);
+        assert_eq!(self.handle(&id, "start", json!({})).await.0, 200);
+        id
+    }
+    pub(crate) async fn call(
         &self,
         token: &str,
         method: &str,
@@ -64,7 +98,7 @@ impl Desk<'_> {
             .await
     }
 
-    async fn take(&self, kind: &str, language: &str, identifiers: Value) -> Value {
+    pub(crate) async fn take(&self, kind: &str, language: &str, identifiers: Value) -> Value {
         let (status, body) = self
             .call(
                 &self.intake,
@@ -81,7 +115,7 @@ impl Desk<'_> {
         body
     }
 
-    async fn confirm(&self, id: &str, code: &str) -> (u16, Value) {
+    pub(crate) async fn confirm(&self, id: &str, code: &str) -> (u16, Value) {
         self.call(
             &self.intake,
             "POST",
@@ -91,7 +125,7 @@ impl Desk<'_> {
         .await
     }
 
-    async fn handle(&self, id: &str, action: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn handle(&self, id: &str, action: &str, body: Value) -> (u16, Value) {
         self.call(
             &self.handler,
             "POST",
@@ -102,7 +136,7 @@ impl Desk<'_> {
     }
 
     /// The codes sent for request `id`: (to, code).
-    fn codes(&self, id: &str) -> Vec<(String, String)> {
+    pub(crate) fn codes(&self, id: &str) -> Vec<(String, String)> {
         let dir = self.s.server.data_dir().join("outbox").join("codes");
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
@@ -120,7 +154,7 @@ impl Desk<'_> {
         out
     }
 
-    async fn subject(&self, name: &str, phone: &str, email: &str) -> String {
+    pub(crate) async fn subject(&self, name: &str, phone: &str, email: &str) -> String {
         let (status, body) = self
             .s
             .server
@@ -136,7 +170,7 @@ impl Desk<'_> {
         body["id"].as_str().unwrap().to_owned()
     }
 
-    async fn letters(&self, id: &str) -> Vec<Value> {
+    pub(crate) async fn letters(&self, id: &str) -> Vec<Value> {
         let (status, body) = self
             .call(&self.handler, "GET", &format!("/{id}/letters"), None)
             .await;
@@ -153,25 +187,7 @@ fn wrong(code: &str) -> String {
 async fn requests_end_to_end(backend: Backend) {
     let s = Scenario::new(backend).await;
     let c = s.controller_with("Energia Tre SpA", agreement()).await;
-    let desk = Desk {
-        s: &s,
-        intake: s
-            .client_token_until(
-                &c,
-                &[
-                    "requests.intake",
-                    "subjects.write",
-                    "subjects.read",
-                    "consent.read",
-                ],
-                UNTIL,
-            )
-            .await,
-        handler: s.client_token_until(&c, &["requests.manage"], UNTIL).await,
-        dialer: s.client_token_until(&c, &["calls.gate"], UNTIL).await,
-        importer: s.client_token_until(&c, &["lists.import"], UNTIL).await,
-        c,
-    };
+    let desk = Desk::new(&s, c).await;
     let maria = desk
         .subject("Maria Rossi", "+39 347 123 4567", "maria@example.it")
         .await;
