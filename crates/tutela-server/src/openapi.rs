@@ -58,6 +58,7 @@ use utoipa::OpenApi;
         crate::routes::requests::queue,
         crate::routes::requests::one,
         crate::routes::requests::letters,
+        crate::routes::requests::bundle,
         crate::routes::requests::forward,
         crate::routes::requests::start,
         crate::routes::requests::extend,

@@ -207,4 +207,12 @@ pub trait RecordingRepository: Send + Sync {
         &self,
         keys: &[(RecordingId, WrappedKey)],
     ) -> Result<(), StorageError>;
+
+    /// Every recording of one person (shredded ones included, to say so),
+    /// oldest first.
+    async fn subject_recordings(
+        &self,
+        controller: ControllerId,
+        subject: SubjectId,
+    ) -> Result<Vec<StoredRecording>, StorageError>;
 }

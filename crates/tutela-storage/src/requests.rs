@@ -170,6 +170,13 @@ pub trait RequestRepository: Send + Sync {
         identifiers: &[BlindIndex],
     ) -> Result<Vec<RequestId>, StorageError>;
 
+    /// Every request verified as coming from `subject`, oldest first.
+    async fn subject_requests(
+        &self,
+        controller: ControllerId,
+        subject: SubjectId,
+    ) -> Result<Vec<StoredRequest>, StorageError>;
+
     /// Open requests of the controller whose deadline in force is on or
     /// before `due_by` (all open ones when `None`), earliest deadline
     /// first, at most `limit`.

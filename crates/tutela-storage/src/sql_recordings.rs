@@ -270,6 +270,24 @@ macro_rules! __impl_recording_sql {
                 rows.into_iter().map($crate::recording_from_row).collect()
             }
 
+            async fn subject_recordings(
+                &self,
+                controller: ::tutela_domain::ControllerId,
+                subject: ::tutela_domain::SubjectId,
+            ) -> Result<Vec<$crate::StoredRecording>, $crate::StorageError> {
+                let rows: Vec<$crate::RecordingTuple> = ::sqlx::query_as(::sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM recordings r WHERE r.controller_id = $1 AND r.subject_id = $2 \
+                     ORDER BY r.recorded_at, r.id",
+                    $crate::RECORDING_COLUMNS
+                )))
+                .bind(controller.0)
+                .bind(subject.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err($storage_error)?;
+                rows.into_iter().map($crate::recording_from_row).collect()
+            }
+
             async fn claim_listen(
                 &self,
                 controller: ::tutela_domain::ControllerId,

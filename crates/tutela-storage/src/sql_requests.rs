@@ -183,6 +183,26 @@ macro_rules! __impl_request_sql {
                     .collect())
             }
 
+            async fn subject_requests(
+                &self,
+                controller: ::tutela_domain::ControllerId,
+                subject: ::tutela_domain::SubjectId,
+            ) -> Result<Vec<$crate::StoredRequest>, $crate::StorageError> {
+                let rows: Vec<$crate::RequestTuple> = ::sqlx::query_as(::sqlx::AssertSqlSafe(
+                    format!(
+                        "SELECT {} FROM dsr_requests WHERE controller_id = $1 AND subject_id = $2 \
+                         ORDER BY received_at, id",
+                        $crate::REQUEST_COLUMNS
+                    ),
+                ))
+                .bind(controller.0)
+                .bind(subject.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err($storage_error)?;
+                rows.into_iter().map($crate::request_from_row).collect()
+            }
+
             async fn open_requests(
                 &self,
                 controller: ::tutela_domain::ControllerId,

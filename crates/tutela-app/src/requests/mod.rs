@@ -9,6 +9,7 @@
 //! the requester as that person alone, so no person is revealed to
 //! another.
 
+mod bundle;
 mod delivery;
 mod intake;
 mod letter;
@@ -25,6 +26,10 @@ use tutela_domain::{
 };
 use tutela_storage::{CivilDate, RequestDetails, StoredRequest};
 
+pub use bundle::{
+    AccessBundle, BundleAccess, BundleAttribute, BundleCall, BundleConsent, BundleContact,
+    BundleList, BundleRecording,
+};
 pub use delivery::{CodeSender, FileCodeOutbox, FileForwarder, RequestDelivery, RequestForwarder};
 pub use intake::{Identifier, IdentifierKind, NewRequest};
 pub use moves::{Answer, Extension, Refusal};

@@ -190,9 +190,9 @@ impl App {
     /// the agreement's purposes and every channel when not named);
     /// restriction suppresses the person's identifiers as `restricted`, so
     /// every call to them is denied while their data stays; rectification
-    /// is made through the subject's record before answering. Access and
-    /// portability are refused with `answer_not_automated` until their
-    /// bundles are built.
+    /// is made through the subject's record before answering; access and
+    /// portability need their bundle to build (fetched and sent with the
+    /// letter).
     pub async fn answer_request(
         &self,
         grant: &TenantGrant<ManageRequests>,
@@ -247,15 +247,10 @@ impl App {
                 })
                 .await?;
             }
+            // The bundle must build before the answer says it is attached;
+            // it is then fetched from `…/bundle` and sent.
             RequestKind::Access | RequestKind::Portability => {
-                return Err(AppError::Refused {
-                    code: "answer_not_automated",
-                    message: format!(
-                        "answering a {} request is not automated yet: carry it out and record \
-                         the answer outside Tutela",
-                        request.kind
-                    ),
-                });
+                self.access_bundle(grant, id).await?;
             }
         }
         let kept: Vec<&str> = answer.kept.iter().map(|k| k.legal_basis.as_str()).collect();

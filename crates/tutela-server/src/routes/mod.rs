@@ -333,6 +333,12 @@ fn routes() -> Routes {
             get(requests::letters),
         )
         .add(
+            "GET",
+            "/v1/controllers/{controller_id}/requests/{request_id}/bundle",
+            Tenant,
+            get(requests::bundle),
+        )
+        .add(
             "POST",
             "/v1/controllers/{controller_id}/requests/{request_id}/forward",
             Tenant,

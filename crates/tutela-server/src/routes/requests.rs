@@ -5,7 +5,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tutela_app::App;
 use tutela_app::grants::{ManageRequests, TakeRequests};
@@ -219,4 +220,37 @@ pub(crate) async fn answer(
     ApiJson(answer): ApiJson<Answer>,
 ) -> Result<Json<RequestView>, ApiError> {
     Ok(Json(app.answer_request(&grant, ids.1, answer).await?))
+}
+
+/// How to hand the bundle over.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct BundleQuery {
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+/// Everything held about the verified requester of an access or
+/// portability request: JSON, or CSV rows (section, field, value, at).
+#[utoipa::path(get, path = "/v1/controllers/{controller_id}/requests/{request_id}/bundle",
+    tag = "requests", security(("bearer" = [])),
+    params(("controller_id" = uuid::Uuid, Path), ("request_id" = uuid::Uuid, Path), BundleQuery,
+        ("purpose" = String, Query, description = "Declared purpose")),
+    responses((status = 200, description = "The bundle", body = Object),
+        (status = 400, description = "Not an access or portability request, or not verified", body = crate::ErrorBody)))]
+pub(crate) async fn bundle(
+    State(app): State<App>,
+    Tenant(grant): Tenant<ManageRequests>,
+    ApiPath(ids): Ids,
+    ApiQuery(query): ApiQuery<BundleQuery>,
+) -> Result<Response, ApiError> {
+    let bundle = app.access_bundle(&grant, ids.1).await?;
+    match query.format.as_deref() {
+        None | Some("json") => Ok(Json(bundle).into_response()),
+        Some("csv") => Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            bundle.to_csv()?,
+        )
+            .into_response()),
+        Some(_) => Err(ApiError::invalid_field("format", "must be json or csv")),
+    }
 }

@@ -422,7 +422,9 @@ async fn requests_end_to_end(backend: Backend) {
         letters[0]["body"]
     );
 
-    // Access is not automated yet: refused with a clear code, nothing moves.
+    // Access: the bundle holds Luca's record in clear, where it came from,
+    // his consents with their evidence, his requests, and who read his
+    // data; in CSV too. The answer needs it to build.
     let access = desk
         .take(
             "access",
@@ -435,13 +437,77 @@ async fn requests_end_to_end(backend: Backend) {
     assert_eq!(desk.confirm(&access_id, &luca_code).await.0, 200);
     let (status, _) = desk.handle(&access_id, "start", json!({})).await;
     assert_eq!(status, 200);
+    let (status, bundle) = desk
+        .call(&desk.handler, "GET", &format!("/{access_id}/bundle"), None)
+        .await;
+    assert_eq!(status, 200, "{bundle}");
+    assert_eq!(bundle["subject_id"], json!(luca));
+    assert!(
+        bundle["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["value"] == "Luca Bianchi"),
+        "{bundle}"
+    );
+    let contacts: Vec<&str> = bundle["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(contacts, vec!["+393477654321", "luca@example.it"]);
+    let kinds: Vec<&str> = bundle["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"withdrawal_of_consent") && kinds.contains(&"access"),
+        "{kinds:?}"
+    );
+    let accesses = bundle["accesses"].as_array().unwrap();
+    assert!(
+        accesses
+            .iter()
+            .any(|a| a["action"] == "subject.write" && a["by"] == "system"),
+        "{bundle}"
+    );
+    assert!(
+        !bundle.to_string().contains("client:"),
+        "no staff or system identity: {bundle}"
+    );
+    let response = s
+        .server
+        .client
+        .get(s.server.url(&format!(
+            "/v1/controllers/{}/requests/{access_id}/bundle?format=csv&{Q}",
+            desk.c
+        )))
+        .bearer_auth(&desk.handler)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let csv = response.text().await.unwrap();
+    assert!(csv.starts_with("section,field,value,at\n"), "{csv}");
+    assert!(csv.contains("contact,email,luca@example.it,"), "{csv}");
     let (status, body) = desk.handle(&access_id, "answer", json!({})).await;
     assert_eq!(
-        (status, body["code"].as_str()),
-        (422, Some("answer_not_automated")),
+        (status, &body["state"]),
+        (200, &json!("answered")),
         "{body}"
     );
-    assert!(desk.letters(&access_id).await.is_empty());
+    assert_eq!(desk.letters(&access_id).await.len(), 1);
+    let (status, body) = desk
+        .call(&desk.handler, "GET", &format!("/{id}/bundle"), None)
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("request")),
+        "an erasure has no bundle: {body}"
+    );
 
     let (status, body) = desk.handle(&mixed_id, "start", json!({})).await;
     assert_eq!(status, 200, "{body}");
@@ -468,6 +534,19 @@ async fn requests_end_to_end(backend: Backend) {
         .await;
     assert_eq!(status, 200, "{state}");
     assert_eq!(state["state"]["status"], "withdrawn", "{state}");
+    let (status, bundle) = desk
+        .call(&desk.handler, "GET", &format!("/{access_id}/bundle"), None)
+        .await;
+    assert_eq!(status, 200, "{bundle}");
+    let consents = bundle["consents"].as_array().unwrap();
+    assert!(
+        !consents.is_empty()
+            && consents
+                .iter()
+                .all(|c| c["action"] == "withdrawn"
+                    && c["evidence"]["kind"] == "data_subject_request"),
+        "{bundle}"
+    );
 
     // Restriction answered: Luca's data stays, every call to him is denied.
     let restrict = desk
