@@ -213,13 +213,14 @@ pub trait RequestRepository: Send + Sync {
     /// Counts one attempt at a code; returns the attempts so far.
     async fn count_code_attempt(&self, id: RequestId) -> Result<u32, StorageError>;
 
-    /// Restricts processing of the person (art. 18): every identifier of
-    /// theirs is suppressed as `restricted`, so calls to them are denied
-    /// while their data stays. Returns how many identifiers.
+    /// Restricts processing of a person (art. 18): each of their
+    /// `identifiers` is suppressed as `restricted` (unless already
+    /// suppressed), so calls to them are denied while their data stays.
+    /// Returns how many were added.
     async fn restrict_subject(
         &self,
         controller: ControllerId,
-        subject: SubjectId,
+        identifiers: &[BlindIndex],
         at: Timestamp,
     ) -> Result<u64, StorageError>;
 

@@ -435,24 +435,26 @@ macro_rules! __impl_request_sql {
             async fn restrict_subject(
                 &self,
                 controller: ::tutela_domain::ControllerId,
-                subject: ::tutela_domain::SubjectId,
+                identifiers: &[::tutela_domain::BlindIndex],
                 at: ::tutela_domain::Timestamp,
             ) -> Result<u64, $crate::StorageError> {
                 let mut tx = self.begin_write().await?;
-                let n = ::sqlx::query(
-                    "INSERT INTO suppressions (controller_id, blind, reason, at) \
-                     SELECT controller_id, blind, 'restricted', $3 FROM subject_lookups \
-                     WHERE controller_id = $1 AND subject_id = $2 ON CONFLICT DO NOTHING",
-                )
-                .bind(controller.0)
-                .bind(subject.0)
-                .bind($crate::micros(at))
-                .execute(&mut *tx)
-                .await
-                .map_err($storage_error)?
-                .rows_affected();
+                let mut added = 0;
+                for blind in identifiers {
+                    added += ::sqlx::query(
+                        "INSERT INTO suppressions (controller_id, blind, reason, at) \
+                         VALUES ($1, $2, 'restricted', $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(controller.0)
+                    .bind(blind.0.as_slice())
+                    .bind($crate::micros(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($storage_error)?
+                    .rows_affected();
+                }
                 tx.commit().await.map_err($storage_error)?;
-                Ok(n)
+                Ok(added)
             }
 
             async fn pending_outbox(

@@ -188,19 +188,33 @@ macro_rules! __impl_subject_sql {
                 // The suppression is written from the blind indexes the
                 // erasure is about to delete, in the same transaction: an
                 // erased person can never be called again, not even for an
-                // instant between two commits.
-                ::sqlx::query(
-                    "INSERT INTO suppressions (controller_id, blind, reason, at) \
-                     SELECT controller_id, blind, 'erased', $3 FROM subject_lookups \
-                     WHERE controller_id = $1 AND subject_id = $2 \
-                     ON CONFLICT (controller_id, blind) DO UPDATE SET reason = 'erased', at = excluded.at",
+                // instant between two commits. Read from the record (one
+                // key lookup), not from the lookups by subject (no index).
+                let row: Option<$crate::SubjectTuple> = ::sqlx::query_as(
+                    "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
+                     WHERE controller_id = $1 AND id = $2",
                 )
                 .bind(controller.0)
                 .bind(id.0)
-                .bind($crate::micros(at))
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err($storage_error)?;
+                if let Some(row) = row {
+                    let subject = $crate::subject_from_row(row)?;
+                    for blind in subject.blinds() {
+                        ::sqlx::query(
+                            "INSERT INTO suppressions (controller_id, blind, reason, at) \
+                             VALUES ($1, $2, 'erased', $3) \
+                             ON CONFLICT (controller_id, blind) DO UPDATE SET reason = 'erased', at = excluded.at",
+                        )
+                        .bind(controller.0)
+                        .bind(blind.0.as_slice())
+                        .bind($crate::micros(at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($storage_error)?;
+                    }
+                }
                 let erased = Self::erase_subject_in(&mut tx, controller, id, at).await?;
                 tx.commit().await.map_err($storage_error)?;
                 if erased {

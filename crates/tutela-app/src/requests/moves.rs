@@ -239,10 +239,16 @@ impl App {
                 if events.is_empty() {
                     return Err(AppError::NotFound);
                 }
+                let person = self
+                    .store
+                    .subject(request.controller, subject)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                let identifiers: Vec<_> = person.blinds().collect();
                 self.audited_on(events, async {
                     Ok(self
                         .store
-                        .restrict_subject(request.controller, subject, self.clock.now())
+                        .restrict_subject(request.controller, &identifiers, self.clock.now())
                         .await?)
                 })
                 .await?;
