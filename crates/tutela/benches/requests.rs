@@ -105,7 +105,10 @@ struct Bench {
 }
 
 impl Bench {
-    async fn grant<P: tutela_app::grants::TenantPermission>(&self, purpose: &str) -> TenantGrant<P> {
+    async fn grant<P: tutela_app::grants::TenantPermission>(
+        &self,
+        purpose: &str,
+    ) -> TenantGrant<P> {
         self.app
             .grant_tenant::<P>(
                 &self.principal,
@@ -266,7 +269,9 @@ async fn run(label: &str, backend: Option<String>) {
         erase.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let (median, worst) = millis(&mut erase);
-    println!("  erasure answered (erase, journal, letter): median {median:.1} ms, slowest {worst:.1} ms of {RUNS}");
+    println!(
+        "  erasure answered (erase, journal, letter): median {median:.1} ms, slowest {worst:.1} ms of {RUNS}"
+    );
     bench.app.store().close().await;
 }
 

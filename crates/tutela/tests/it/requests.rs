@@ -662,6 +662,70 @@ async fn requests_end_to_end(backend: Backend) {
         .handle(&id, "refuse", json!({"reasons": ["excessive"]}))
         .await;
     assert_eq!(status, 400, "closed: {body}");
+
+    // The remaining kinds, for one more person: objection (every purpose
+    // and channel when none is named: calls are denied as objected),
+    // rectification (made through the record; the answer writes the
+    // letter), portability (the bundle, in CSV).
+    let gianni = desk
+        .subject("Gianni Verdi", "+39 347 000 1111", "gianni@example.it")
+        .await;
+    let gianni_email = json!([{"kind": "email", "value": "gianni@example.it"}]);
+    let objection = desk.verified("objection", gianni_email.clone()).await;
+    let (status, body) = desk.handle(&objection, "answer", json!({})).await;
+    assert_eq!(
+        (status, &body["state"]),
+        (200, &json!("answered")),
+        "{body}"
+    );
+    let (_, decision) = s
+        .server
+        .call(
+            "POST",
+            &format!(
+                "/v1/calls/decide?controller_id={}&purpose=customer_care",
+                desk.c
+            ),
+            Some(&desk.dialer),
+            Some(json!({"number": "+393470001111"})),
+        )
+        .await;
+    assert!(
+        decision["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "objected"),
+        "{decision}"
+    );
+    let rectification = desk.verified("rectification", gianni_email.clone()).await;
+    let (status, body) = desk.handle(&rectification, "answer", json!({})).await;
+    assert_eq!(
+        (status, &body["state"]),
+        (200, &json!("answered")),
+        "{body}"
+    );
+    assert_eq!(desk.letters(&rectification).await[0]["outcome"], "answered");
+    let portability = desk.verified("portability", gianni_email).await;
+    let (status, bundle) = desk
+        .call(
+            &desk.handler,
+            "GET",
+            &format!("/{portability}/bundle"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &bundle["subject_id"]),
+        (200, &json!(gianni)),
+        "{bundle}"
+    );
+    let (status, body) = desk.handle(&portability, "answer", json!({})).await;
+    assert_eq!(
+        (status, &body["state"]),
+        (200, &json!("answered")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
