@@ -215,6 +215,75 @@ impl App {
         view(grant, &keys, subject, false)
     }
 
+    /// Replaces a subject's record with `corrected` (a rectification, art.
+    /// 16): the same checks as a new subject, values sealed anew under the
+    /// same id, blind indexes moved with the record. An identifier that
+    /// belongs to another person is refused and nothing changes.
+    pub(crate) async fn rectify_subject<P: TenantPermission>(
+        &self,
+        grant: &TenantGrant<P>,
+        id: SubjectId,
+        corrected: NewSubject,
+    ) -> Result<(), AppError> {
+        check_new_subject(grant, &corrected)?;
+        let controller = grant.controller();
+        let current = self
+            .store
+            .subject(controller, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let region = match corrected.default_region {
+            Some(region) => region,
+            None => self.controller_country(controller).await?,
+        };
+        let mut contacts = Vec::with_capacity(corrected.contacts.len());
+        for (i, (kind, value)) in corrected.contacts.iter().enumerate() {
+            let point = ContactPoint::parse(*kind, value, Some(region))
+                .map_err(|e| AppError::invalid(format!("contacts[{i}].value"), e.reason))?;
+            if !contacts.contains(&point) {
+                contacts.push(point);
+            }
+        }
+        let keys = self.keys.controller_keys(controller)?;
+        let (attributes, contacts) = seal_subject_parts(
+            &keys,
+            &mut NonceSequence::new()?,
+            &mut Vec::new(),
+            id,
+            &corrected.attributes,
+            &contacts,
+        )?;
+        let subject = Subject {
+            id,
+            controller_id: controller,
+            attributes,
+            contacts,
+            created_at: current.created_at,
+            updated_at: self.clock.now(),
+        };
+        subject
+            .check()
+            .map_err(|e| AppError::invalid("contacts", e.reason))?;
+        let events = self
+            .subject_events(grant, Action::SubjectWrite, &[id])
+            .await?;
+        if events.is_empty() {
+            return Err(AppError::NotFound);
+        }
+        self.audited_on(events, async {
+            match self.store.replace_subject(&subject).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(AppError::NotFound),
+                Err(tutela_storage::StorageError::Conflict { .. }) => Err(AppError::invalid(
+                    "contacts",
+                    "an identifier of the correction belongs to another person",
+                )),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+
     /// The controller's country: the default region of its phone numbers.
     pub(crate) async fn controller_country(
         &self,

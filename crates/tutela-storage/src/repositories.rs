@@ -383,6 +383,12 @@ pub trait SubjectRepository: Send + Sync {
         id: SubjectId,
     ) -> Result<Option<Subject>, StorageError>;
 
+    /// Replaces a subject's record (a rectification), moving its blind
+    /// indexes with it, in one transaction. `false` when there is no such
+    /// subject; [`StorageError::Conflict`] (`what = "identifier"`) and
+    /// nothing written when a new identifier belongs to another person.
+    async fn replace_subject(&self, subject: &Subject) -> Result<bool, StorageError>;
+
     /// A page of `controller`'s subjects in id order, after `after`.
     async fn subjects(
         &self,

@@ -223,6 +223,71 @@ macro_rules! __impl_subject_sql {
                 Ok(erased)
             }
 
+            async fn replace_subject(
+                &self,
+                s: &::tutela_domain::Subject,
+            ) -> Result<bool, $crate::StorageError> {
+                let controller = s.controller_id;
+                let mut tx = self.begin_write().await?;
+                let row: Option<$crate::SubjectTuple> = ::sqlx::query_as(
+                    "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
+                     WHERE controller_id = $1 AND id = $2",
+                )
+                .bind(controller.0)
+                .bind(s.id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err($storage_error)?;
+                let Some(row) = row else {
+                    return Ok(false);
+                };
+                let old = $crate::subject_from_row(row)?;
+                let before: Vec<_> = old.blinds().collect();
+                let after: Vec<_> = s.blinds().collect();
+                ::sqlx::query(
+                    "UPDATE subject_records SET record = $3, updated_at = $4 \
+                     WHERE controller_id = $1 AND id = $2",
+                )
+                .bind(controller.0)
+                .bind(s.id.0)
+                .bind(::tutela_domain::encode_record(&s.attributes, &s.contacts))
+                .bind($crate::micros(s.updated_at))
+                .execute(&mut *tx)
+                .await
+                .map_err($storage_error)?;
+                for blind in before.iter().filter(|b| !after.contains(b)) {
+                    ::sqlx::query(
+                        "DELETE FROM subject_lookups WHERE controller_id = $1 AND blind = $2 AND subject_id = $3",
+                    )
+                    .bind(controller.0)
+                    .bind(blind.0.as_slice())
+                    .bind(s.id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($storage_error)?;
+                }
+                for blind in after.iter().filter(|b| !before.contains(b)) {
+                    let added = ::sqlx::query(
+                        "INSERT INTO subject_lookups (controller_id, blind, subject_id) \
+                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(controller.0)
+                    .bind(blind.0.as_slice())
+                    .bind(s.id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($storage_error)?
+                    .rows_affected();
+                    if added == 0 {
+                        // Held by someone else: dropping the transaction
+                        // undoes the record's change.
+                        return Err($crate::StorageError::Conflict { what: "identifier" });
+                    }
+                }
+                tx.commit().await.map_err($storage_error)?;
+                Ok(true)
+            }
+
             async fn subject(
                 &self,
                 controller: ::tutela_domain::ControllerId,

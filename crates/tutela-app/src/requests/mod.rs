@@ -32,7 +32,9 @@ pub use bundle::{
 };
 pub use delivery::{CodeSender, FileCodeOutbox, FileForwarder, RequestDelivery, RequestForwarder};
 pub use intake::{Identifier, IdentifierKind, NewRequest};
-pub use moves::{Answer, Extension, Refusal};
+pub use moves::{
+    Answer, CorrectedAttribute, CorrectedContact, CorrectedRecord, Extension, Refusal,
+};
 
 use crate::audit::object;
 use crate::grants::{ManageRequests, TenantPermission};

@@ -48,6 +48,69 @@ pub struct Answer {
     /// its legal basis (named in the letter).
     #[serde(default)]
     pub kept: Vec<KeptItem>,
+    /// For a rectification: the person's record as corrected (it replaces
+    /// the one held).
+    #[serde(default)]
+    pub corrected: Option<CorrectedRecord>,
+}
+
+/// A corrected record: every attribute and contact point the person should
+/// have, as for a new subject.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectedRecord {
+    /// Attributes, each with its category.
+    #[serde(default)]
+    pub attributes: Vec<CorrectedAttribute>,
+    /// Contact points.
+    #[serde(default)]
+    pub contacts: Vec<CorrectedContact>,
+}
+
+/// One attribute of a corrected record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectedAttribute {
+    /// Its name.
+    pub name: tutela_domain::AttributeName,
+    /// Its category.
+    pub category: tutela_domain::DataCategory,
+    /// Its value.
+    pub value: String,
+}
+
+/// One contact point of a corrected record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectedContact {
+    /// `phone` or `email`.
+    pub kind: tutela_domain::ContactKind,
+    /// As written.
+    pub value: String,
+}
+
+impl CorrectedRecord {
+    fn into_new_subject(self) -> Result<crate::NewSubject, AppError> {
+        let mut attributes = Vec::with_capacity(self.attributes.len());
+        for (i, a) in self.attributes.into_iter().enumerate() {
+            attributes.push(tutela_domain::Attribute {
+                name: a.name,
+                category: a.category,
+                value: tutela_domain::AttributeValue::parse(&a.value).map_err(|e| {
+                    AppError::invalid(format!("corrected.attributes[{i}].value"), e.reason)
+                })?,
+            });
+        }
+        Ok(crate::NewSubject {
+            attributes,
+            contacts: self
+                .contacts
+                .into_iter()
+                .map(|c| (c.kind, c.value))
+                .collect(),
+            default_region: None,
+        })
+    }
 }
 
 impl App {
@@ -190,7 +253,7 @@ impl App {
     /// the agreement's purposes and every channel when not named);
     /// restriction suppresses the person's identifiers as `restricted`, so
     /// every call to them is denied while their data stays; rectification
-    /// is made through the subject's record before answering; access and
+    /// replaces the record with the corrected one given; access and
     /// portability need their bundle to build (fetched and sent with the
     /// letter).
     pub async fn answer_request(
@@ -210,6 +273,22 @@ impl App {
         if !answer.kept.is_empty() && request.kind != RequestKind::Erasure {
             return Err(AppError::invalid("kept", "only an erasure keeps items"));
         }
+        let corrected = match (request.kind, answer.corrected.clone()) {
+            (RequestKind::Rectification, Some(record)) => Some(record.into_new_subject()?),
+            (RequestKind::Rectification, None) => {
+                return Err(AppError::invalid(
+                    "corrected",
+                    "a rectification is answered with the corrected record",
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(AppError::invalid(
+                    "corrected",
+                    "only a rectification carries a corrected record",
+                ));
+            }
+            (_, None) => None,
+        };
         // The letter first: a template that fails leaves nothing done.
         let facts = LetterFacts {
             kept: answer.kept.clone(),
@@ -231,7 +310,11 @@ impl App {
                 self.ledger_for_request(grant, &request, ConsentAction::Objected)
                     .await?
             }
-            RequestKind::Rectification => {}
+            RequestKind::Rectification => {
+                if let Some(corrected) = corrected {
+                    self.rectify_subject(grant, subject, corrected).await?;
+                }
+            }
             RequestKind::Restriction => {
                 let events = self
                     .subject_events(grant, Action::SubjectWrite, &[subject])

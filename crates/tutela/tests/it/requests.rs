@@ -701,12 +701,41 @@ async fn requests_end_to_end(backend: Backend) {
     let rectification = desk.verified("rectification", gianni_email.clone()).await;
     let (status, body) = desk.handle(&rectification, "answer", json!({})).await;
     assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("corrected")),
+        "{body}"
+    );
+    let corrected = |email: &str| {
+        json!({"corrected": {
+            "attributes": [{"name": "full_name", "category": "identity", "value": "Giovanni Verdi"}],
+            "contacts": [{"kind": "phone", "value": "+39 347 000 1111"}, {"kind": "email", "value": email}]
+        }})
+    };
+    // Another person's address is refused, and nothing changes.
+    let (status, body) = desk
+        .handle(&rectification, "answer", corrected("luca@example.it"))
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("contacts")),
+        "{body}"
+    );
+    let (status, body) = desk
+        .handle(&rectification, "answer", corrected("giovanni@example.it"))
+        .await;
+    assert_eq!(
         (status, &body["state"]),
         (200, &json!("answered")),
         "{body}"
     );
     assert_eq!(desk.letters(&rectification).await[0]["outcome"], "answered");
-    let portability = desk.verified("portability", gianni_email).await;
+    // Portability, asked by phone: the bundle holds the corrected record.
+    let portability = desk
+        .verified(
+            "portability",
+            json!([{"kind": "phone", "value": "+393470001111"}]),
+        )
+        .await;
     let (status, bundle) = desk
         .call(
             &desk.handler,
@@ -720,6 +749,20 @@ async fn requests_end_to_end(backend: Backend) {
         (200, &json!(gianni)),
         "{bundle}"
     );
+    assert_eq!(
+        bundle["attributes"][0]["value"], "Giovanni Verdi",
+        "{bundle}"
+    );
+    let contacts: Vec<&str> = bundle["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(contacts, vec!["+393470001111", "giovanni@example.it"]);
+    // The old address no longer finds him.
+    let stale = desk.take("access", "it", gianni_email).await;
+    assert!(desk.codes(stale["id"].as_str().unwrap()).is_empty());
     let (status, body) = desk.handle(&portability, "answer", json!({})).await;
     assert_eq!(
         (status, &body["state"]),
