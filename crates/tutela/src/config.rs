@@ -59,6 +59,34 @@ struct RawConfig {
     erasure_journal: Option<PathBuf>,
     #[serde(default)]
     recordings: RawRecordings,
+    #[serde(default)]
+    requests: RawRequests,
+}
+
+/// `[requests]`: how data-subject requests reach people. Codes for
+/// e-mail addresses go by SMTP when `smtp_url` is set; everything else is
+/// written to the data directory's `outbox/`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequests {
+    smtp_url: Option<Secret>,
+    smtp_from: Option<String>,
+}
+
+/// `[requests]` checked: the SMTP server for e-mailed codes, if any.
+#[derive(Clone)]
+pub struct RequestSettings {
+    /// The server's URL (credentials inside; never printed) and the
+    /// sender address.
+    pub smtp: Option<(Secret, String)>,
+}
+
+impl fmt::Debug for RequestSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestSettings")
+            .field("smtp_from", &self.smtp.as_ref().map(|(_, from)| from))
+            .finish_non_exhaustive()
+    }
 }
 
 /// `[recordings]`: where recordings' encrypted blobs and key-encryption
@@ -280,6 +308,8 @@ pub struct Settings {
     pub erasure_journal: Option<PathBuf>,
     /// Where recordings and their key-encryption keys live.
     pub recordings: RecordingSettings,
+    /// How data-subject requests reach people.
+    pub requests: RequestSettings,
 }
 
 impl fmt::Debug for Settings {
@@ -299,6 +329,7 @@ impl fmt::Debug for Settings {
             .field("letters_dir", &self.letters_dir)
             .field("erasure_journal", &self.erasure_journal)
             .field("recordings", &self.recordings)
+            .field("requests", &self.requests)
             .finish()
     }
 }
@@ -634,8 +665,27 @@ fn validate(figment: &Figment, raw: RawConfig) -> Result<Settings, ConfigError> 
         ));
     }
     let recordings = recording_settings(raw.recordings, &invalid)?;
+    let requests = RequestSettings {
+        smtp: match (raw.requests.smtp_url, raw.requests.smtp_from) {
+            (None, None) => None,
+            (Some(url), Some(from)) => Some((url, from)),
+            (Some(_), None) => {
+                return Err(invalid(
+                    "requests.smtp_from",
+                    "is required when requests.smtp_url is set".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "requests.smtp_url",
+                    "is required when requests.smtp_from is set".into(),
+                ));
+            }
+        },
+    };
     Ok(Settings {
         recordings,
+        requests,
         login,
         audit_checkpoint_every,
         voiding_rules,

@@ -156,9 +156,12 @@ pub async fn start(
                 .clone()
                 .unwrap_or_else(|| data_dir.erasure_journal()),
         ))
-        .with_request_delivery(tutela_app::requests::RequestDelivery::files(
-            &data_dir.outbox(),
-        ));
+        .with_request_delivery(match &settings.requests.smtp {
+            None => tutela_app::requests::RequestDelivery::files(&data_dir.outbox()),
+            Some((url, from)) => {
+                tutela_app::requests::RequestDelivery::smtp(&data_dir.outbox(), url.expose(), from)?
+            }
+        });
     // Before anything is served: a database restored from an older backup
     // must not bring an erased person back, not even for a moment.
     let again = app.replay_erasure_journal().await?;

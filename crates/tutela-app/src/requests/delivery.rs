@@ -171,4 +171,14 @@ impl RequestDelivery {
             forwarder: std::sync::Arc::new(FileForwarder::new(dir.join("controllers"))),
         }
     }
+
+    /// Files under `dir`, but e-mailed codes through the SMTP server at
+    /// `url` as `from` (phone codes still in `dir/codes/`).
+    pub fn smtp(dir: &std::path::Path, url: &str, from: &str) -> Result<Self, AppError> {
+        let codes = super::SmtpCodeSender::new(url, from, FileCodeOutbox::new(dir.join("codes")))?;
+        Ok(Self {
+            codes: std::sync::Arc::new(codes),
+            forwarder: std::sync::Arc::new(FileForwarder::new(dir.join("controllers"))),
+        })
+    }
 }

@@ -14,6 +14,7 @@ mod delivery;
 mod intake;
 mod letter;
 mod moves;
+mod smtp;
 mod verify;
 
 use jiff::tz::TimeZone;
@@ -35,6 +36,7 @@ pub use intake::{Identifier, IdentifierKind, NewRequest};
 pub use moves::{
     Answer, CorrectedAttribute, CorrectedContact, CorrectedRecord, Extension, Refusal,
 };
+pub use smtp::SmtpCodeSender;
 
 use crate::audit::object;
 use crate::grants::{ManageRequests, TenantPermission};

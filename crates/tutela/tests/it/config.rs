@@ -374,3 +374,30 @@ fn the_recordings_key_provider_is_checked_and_its_token_never_printed() {
         assert!(err.contains("--features vault-transit"), "{err}");
     }
 }
+
+#[test]
+fn smtp_for_codes_needs_a_sender_and_never_prints_its_password() {
+    let err = Settings::load(&Sources {
+        env: env(&[(
+            "TUTELA_REQUESTS__SMTP_URL",
+            "smtps://relay:hunter2@mail.example.com",
+        )]),
+        ..Sources::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("requests.smtp_from"), "{err}");
+    let settings = Settings::load(&Sources {
+        env: env(&[
+            (
+                "TUTELA_REQUESTS__SMTP_URL",
+                "smtps://relay:hunter2@mail.example.com",
+            ),
+            ("TUTELA_REQUESTS__SMTP_FROM", "privacy@cc.example"),
+        ]),
+        ..Sources::default()
+    })
+    .unwrap();
+    let printed = format!("{settings:?}");
+    assert!(printed.contains("privacy@cc.example"), "{printed}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+}
