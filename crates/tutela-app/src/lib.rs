@@ -75,6 +75,7 @@ pub struct App {
     vault: Option<vault::Vault>,
     delivery: Option<requests::RequestDelivery>,
     letters: Option<letters::LetterBook>,
+    summaries: Option<letters::SummaryBook>,
     journal: Option<Arc<erasure_journal::ErasureJournal>>,
 }
 
@@ -115,6 +116,7 @@ impl App {
             // Shipped templates are checked by a test; were they broken,
             // every letter would fail and nothing would be answered.
             letters: letters::LetterBook::shipped().ok(),
+            summaries: letters::SummaryBook::shipped().ok(),
             journal: None,
         }
     }

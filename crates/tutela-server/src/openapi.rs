@@ -59,6 +59,7 @@ use utoipa::OpenApi;
         crate::routes::requests::one,
         crate::routes::requests::letters,
         crate::routes::requests::bundle,
+        crate::routes::requests::bundle_recording,
         crate::routes::requests::forward,
         crate::routes::requests::start,
         crate::routes::requests::extend,

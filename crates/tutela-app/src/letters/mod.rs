@@ -13,10 +13,12 @@
 
 mod book;
 mod render;
+mod summary;
 #[cfg(test)]
 mod tests;
 
 pub use book::LetterBook;
+pub use summary::{SummaryBook, SummaryCounts};
 pub use tutela_domain::{ExtensionReason, Language, RefusalReason, RequestKind};
 
 /// How a request was dealt with, i.e. which letter is sent.

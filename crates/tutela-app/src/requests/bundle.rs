@@ -3,9 +3,10 @@
 //! and contact points, the lists their data came from with provenance,
 //! consents with evidence, calls made to them, their recordings, their
 //! requests, and who accessed their data and why (from the audit trail,
-//! by their pseudonym). JSON as it is, or CSV rows of (section, field,
-//! value, at) for portability. Recording audio is not in it; each
-//! recording is named so it can be fetched.
+//! by their pseudonym), opened by a readable summary in the person's
+//! language. JSON as it is, or CSV rows of (section, field, value, at) for
+//! portability. Recording audio is fetched one recording at a time
+//! ([`App::bundle_recording`]), decrypted.
 
 use serde::Serialize;
 use tutela_domain::audit::{Action, ChainId, ObjectKind, decode};
@@ -142,6 +143,8 @@ pub struct AccessBundle {
     pub requests: Vec<RequestView>,
     /// Who accessed the data and why.
     pub accesses: Vec<BundleAccess>,
+    /// A readable summary in the person's language.
+    pub summary: String,
 }
 
 impl AccessBundle {
@@ -264,7 +267,7 @@ impl App {
                 value,
             });
         }
-        let contacts = subject
+        let contacts: Vec<BundleContact> = subject
             .contacts
             .iter()
             .map(|c| BundleContact {
@@ -283,7 +286,7 @@ impl App {
                 });
             }
         }
-        let consents = self
+        let consents: Vec<BundleConsent> = self
             .store
             .consent_events(controller, subject_id)
             .await?
@@ -315,7 +318,7 @@ impl App {
                 outcome,
             }));
         }
-        let recordings = self
+        let recordings: Vec<BundleRecording> = self
             .store
             .subject_recordings(controller, subject_id)
             .await?
@@ -333,7 +336,7 @@ impl App {
                 destroyed: r.shredded,
             })
             .collect();
-        let requests = self
+        let requests: Vec<RequestView> = self
             .store
             .subject_requests(controller, subject_id)
             .await?
@@ -349,7 +352,30 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         tracing::info!(controller_id = %controller, request_id = %id, subject_id = %subject_id, "access bundle built");
+        let counts = crate::letters::SummaryCounts {
+            attributes: attributes.len(),
+            contacts: contacts.len(),
+            lists: lists.len(),
+            consents: consents.len(),
+            calls: calls.len(),
+            recordings: recordings.len(),
+            requests: requests.len(),
+            accesses: accesses.len(),
+        };
+        let summary = self
+            .summaries
+            .as_ref()
+            .map(|book| {
+                book.render(
+                    request.language,
+                    controller_row.name.as_str(),
+                    &request.id.to_string(),
+                    counts,
+                )
+            })
+            .unwrap_or_default();
         Ok(AccessBundle {
+            summary,
             request: self.request_view(request),
             controller: serde_json::json!({
                 "name": controller_row.name.as_str(),
@@ -417,5 +443,44 @@ impl App {
             }
         }
         Ok(out)
+    }
+}
+
+impl App {
+    /// The audio of one of the person's recordings, decrypted, for the
+    /// bundle of a verified access or portability request: no quota (the
+    /// person's own right), audited as a listen under their pseudonym.
+    pub async fn bundle_recording(
+        &self,
+        grant: &TenantGrant<ManageRequests>,
+        id: RequestId,
+        recording: tutela_domain::RecordingId,
+    ) -> Result<crate::vault::RecordingAudio, AppError> {
+        let vault = self.vault()?;
+        let request = self.stored_request(grant, id).await?;
+        if !matches!(request.kind, RequestKind::Access | RequestKind::Portability) {
+            return Err(AppError::invalid(
+                "request",
+                "only access and portability requests have a bundle",
+            ));
+        }
+        let subject = request.subject.ok_or_else(|| {
+            AppError::invalid("state", "the requester's identity is not verified")
+        })?;
+        let Some((stored, key)) = self.store.recording(grant.controller(), recording).await? else {
+            return Err(AppError::NotFound);
+        };
+        // Only the person's own recordings, answered like a missing one.
+        if stored.subject != Some(subject) {
+            return Err(AppError::NotFound);
+        }
+        let key = key.ok_or(AppError::KeyDestroyed)?;
+        let target = object(ObjectKind::Recording, recording)?;
+        let events = self
+            .recording_events(grant, Action::RecordingListen, &stored, target)
+            .await?;
+        let audio = vault.open_audio(&stored, &key, None).await?;
+        self.record(events).await?;
+        Ok(audio)
     }
 }

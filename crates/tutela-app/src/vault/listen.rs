@@ -173,14 +173,82 @@ impl App {
             });
         }
         self.claim_quota(&recording, now, &refuse).await?;
-        let data_key = match vault.keys.unwrap(controller, &key, id.0.as_bytes()).await {
-            Ok(k) => k,
+        let opened = vault.open_audio(&recording, &key, range).await;
+        let audio = match opened {
+            Ok(audio) => audio,
             Err(AppError::KeyDestroyed) => {
                 self.record(vec![refuse("key_destroyed")]).await?;
                 return Err(AppError::KeyDestroyed);
             }
-            Err(e) => return Err(e),
+            Err(e @ AppError::RangeNotSatisfiable { .. }) => return Err(e),
+            Err(e) => {
+                self.record(vec![refuse(e.code())]).await?;
+                tracing::error!(recording_id = %id, code = e.code(), detail = %e.detail(), "recording does not open");
+                return Err(e);
+            }
         };
+        let events = self
+            .recording_events(grant, Action::RecordingListen, &recording, target)
+            .await?;
+        self.record(events).await?;
+        Ok(audio)
+    }
+
+    /// Counts a first listen of `recording` this month against its
+    /// campaign's quota (a repeat listen is free); a refusal is recorded.
+    async fn claim_quota(
+        &self,
+        recording: &StoredRecording,
+        now: tutela_domain::Timestamp,
+        refuse: &impl Fn(&str) -> tutela_domain::audit::AuditEvent,
+    ) -> Result<(), AppError> {
+        let policy = self
+            .recording_policy_in_force(recording.controller, &recording.campaign)
+            .await?;
+        let (month, next) = month_of(now);
+        let calls = self
+            .store
+            .campaign_calls(recording.controller, &recording.campaign, month, next)
+            .await?;
+        let allowance = listen_allowance(calls, policy.listen_quota_basis_points());
+        match self
+            .store
+            .claim_listen(
+                recording.controller,
+                &recording.campaign,
+                month,
+                recording.id,
+                now,
+                allowance,
+            )
+            .await?
+        {
+            ListenClaim::Counted | ListenClaim::AlreadyCounted => Ok(()),
+            ListenClaim::QuotaExhausted { used, allowance } => {
+                self.record(vec![refuse("quota_exhausted")]).await?;
+                Err(AppError::QuotaExhausted { used, allowance })
+            }
+        }
+    }
+}
+
+impl super::Vault {
+    /// Opens `recording` for reading `range` (all of it when `None`): the
+    /// data key unwrapped, the blob's length checked and the first piece
+    /// verified before this returns, so a truncated or altered recording
+    /// fails here, not midway through a response. A destroyed key is
+    /// [`AppError::KeyDestroyed`].
+    pub(crate) async fn open_audio(
+        &self,
+        recording: &StoredRecording,
+        key: &tutela_storage::WrappedKey,
+        range: Option<ByteRange>,
+    ) -> Result<RecordingAudio, AppError> {
+        let id = recording.id;
+        let data_key = self
+            .keys
+            .unwrap(recording.controller, key, id.0.as_bytes())
+            .await?;
         let layout = StreamLayout {
             chunk_size: recording.meta.chunk_size,
             plaintext_len: recording.meta.plaintext_len,
@@ -192,6 +260,7 @@ impl App {
                 .resolve(total_len)
                 .ok_or(AppError::RangeNotSatisfiable { len: total_len })?,
         };
+        let vault = self;
         let opened = async {
             let path = BlobPath::from(recording.blob_key.as_str());
             let meta = vault.blobs.head(&path).await.map_err(|e| match e {
@@ -233,18 +302,7 @@ impl App {
             Ok((reader, first))
         }
         .await;
-        let (reader, first) = match opened {
-            Ok(opened) => opened,
-            Err(e) => {
-                self.record(vec![refuse(e.code())]).await?;
-                tracing::error!(recording_id = %id, code = e.code(), detail = %e.detail(), "recording does not open");
-                return Err(e);
-            }
-        };
-        let events = self
-            .recording_events(grant, Action::RecordingListen, &recording, target)
-            .await?;
-        self.record(events).await?;
+        let (reader, first) = opened?;
         let rest = stream::try_unfold(reader, |mut reader| async move {
             Ok(reader.next_piece().await?.map(|piece| (piece, reader)))
         });
@@ -254,42 +312,5 @@ impl App {
             range,
             body,
         })
-    }
-
-    /// Counts a first listen of `recording` this month against its
-    /// campaign's quota (a repeat listen is free); a refusal is recorded.
-    async fn claim_quota(
-        &self,
-        recording: &StoredRecording,
-        now: tutela_domain::Timestamp,
-        refuse: &impl Fn(&str) -> tutela_domain::audit::AuditEvent,
-    ) -> Result<(), AppError> {
-        let policy = self
-            .recording_policy_in_force(recording.controller, &recording.campaign)
-            .await?;
-        let (month, next) = month_of(now);
-        let calls = self
-            .store
-            .campaign_calls(recording.controller, &recording.campaign, month, next)
-            .await?;
-        let allowance = listen_allowance(calls, policy.listen_quota_basis_points());
-        match self
-            .store
-            .claim_listen(
-                recording.controller,
-                &recording.campaign,
-                month,
-                recording.id,
-                now,
-                allowance,
-            )
-            .await?
-        {
-            ListenClaim::Counted | ListenClaim::AlreadyCounted => Ok(()),
-            ListenClaim::QuotaExhausted { used, allowance } => {
-                self.record(vec![refuse("quota_exhausted")]).await?;
-                Err(AppError::QuotaExhausted { used, allowance })
-            }
-        }
     }
 }

@@ -339,6 +339,12 @@ fn routes() -> Routes {
             get(requests::bundle),
         )
         .add(
+            "GET",
+            "/v1/controllers/{controller_id}/requests/{request_id}/bundle/recordings/{recording_id}",
+            Tenant,
+            get(requests::bundle_recording),
+        )
+        .add(
             "POST",
             "/v1/controllers/{controller_id}/requests/{request_id}/forward",
             Tenant,

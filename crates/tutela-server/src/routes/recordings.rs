@@ -296,14 +296,7 @@ pub(crate) async fn audio(
         .listen_recording(&grant, ids.1, q.ticket.as_deref(), range)
         .await?;
     let partial = range.is_some();
-    let body = Body::from_stream(audio.body.map(|piece| {
-        piece.map_err(|e| {
-            // Headers are gone by now: the connection is cut, and the
-            // reason goes to the log.
-            tracing::error!(code = e.code(), detail = %e.detail(), "recording stream stopped");
-            std::io::Error::other(e.code())
-        })
-    }));
+    let body = audio_body(audio.body);
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(
@@ -412,5 +405,21 @@ pub(crate) async fn rotate(
     Ok(Json(RotationBody {
         version: report.version,
         rewrapped: report.rewrapped,
+    }))
+}
+
+/// A response body streaming verified audio. A failure midway cuts the
+/// connection (the headers are gone by then) and the reason goes to the log.
+pub(crate) fn audio_body(
+    pieces: futures_util::stream::BoxStream<
+        'static,
+        Result<axum::body::Bytes, tutela_app::AppError>,
+    >,
+) -> Body {
+    Body::from_stream(pieces.map(|piece| {
+        piece.map_err(|e| {
+            tracing::error!(code = e.code(), detail = %e.detail(), "recording stream stopped");
+            std::io::Error::other(e.code())
+        })
     }))
 }

@@ -254,3 +254,30 @@ pub(crate) async fn bundle(
         Some(_) => Err(ApiError::invalid_field("format", "must be json or csv")),
     }
 }
+
+/// The audio of one of the person's recordings, decrypted, for their
+/// access or portability bundle.
+#[utoipa::path(get, path = "/v1/controllers/{controller_id}/requests/{request_id}/bundle/recordings/{recording_id}",
+    tag = "requests", security(("bearer" = [])),
+    params(("controller_id" = uuid::Uuid, Path), ("request_id" = uuid::Uuid, Path),
+        ("recording_id" = uuid::Uuid, Path),
+        ("purpose" = String, Query, description = "Declared purpose")),
+    responses((status = 200, description = "The audio", content_type = "application/octet-stream"),
+        (status = 404, description = "Not one of the person's recordings", body = crate::ErrorBody),
+        (status = 410, description = "The recording's key was destroyed", body = crate::ErrorBody)))]
+pub(crate) async fn bundle_recording(
+    State(app): State<App>,
+    Tenant(grant): Tenant<ManageRequests>,
+    ApiPath(ids): ApiPath<(ControllerId, RequestId, tutela_domain::RecordingId)>,
+) -> Result<Response, ApiError> {
+    let audio = app.bundle_recording(&grant, ids.1, ids.2).await?;
+    let body = super::recordings::audio_body(audio.body);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::CONTENT_LENGTH, audio.total_len.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -16,7 +16,8 @@ pub(crate) fn agreement() -> Value {
         "purposes": [
             {"purpose": "customer_care", "legal_basis": {"basis": "contract"}},
             {"purpose": "telemarketing", "legal_basis": {"basis": "consent"}, "direct_marketing": true},
-            {"purpose": "data_subject_rights", "legal_basis": {"basis": "legal_obligation"}}
+            {"purpose": "data_subject_rights", "legal_basis": {"basis": "legal_obligation"}},
+            {"purpose": "quality", "legal_basis": {"basis": "legitimate_interest", "balancing_test": "LIA-7"}}
         ],
         "categories": ["identity", "contact"],
         "retention": [{"category": "contact", "purpose": "telemarketing", "days": 90}],
@@ -188,6 +189,11 @@ async fn requests_end_to_end(backend: Backend) {
     let s = Scenario::new(backend).await;
     let c = s.controller_with("Energia Tre SpA", agreement()).await;
     let desk = Desk::new(&s, c).await;
+    // The PBX's token, made now: the administrator's session ends before
+    // the months these requests run.
+    let pbx = s
+        .client_token_until(&desk.c, &["recordings.upload", "recordings.manage"], UNTIL)
+        .await;
     let maria = desk
         .subject("Maria Rossi", "+39 347 123 4567", "maria@example.it")
         .await;
@@ -437,11 +443,81 @@ async fn requests_end_to_end(backend: Backend) {
     assert_eq!(desk.confirm(&access_id, &luca_code).await.0, 200);
     let (status, _) = desk.handle(&access_id, "start", json!({})).await;
     assert_eq!(status, 200);
+    // One recording of Luca's call, one of somebody else's.
+    let (status, body) = s
+        .server
+        .call(
+            "PUT",
+            &format!(
+                "/v1/controllers/{}/recording-policies/default?purpose=quality",
+                desk.c
+            ),
+            Some(&pbx),
+            Some(json!({"record": true, "retention_days": {"quality": 30},
+                        "sample_basis_points": 10000, "announcement": "Registrata."})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let mut recordings = Vec::new();
+    for (call, subject) in [("call-luca", Some(luca.as_str())), ("call-other", None)] {
+        let mut metadata = json!({"call_id": call, "purposes": ["quality"], "announced": true,
+                                  "answer": "accepted", "operator": "agent-7"});
+        if let Some(subject) = subject {
+            metadata["subject_id"] = json!(subject);
+        }
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "metadata",
+                reqwest::multipart::Part::text(metadata.to_string()),
+            )
+            .part("audio", reqwest::multipart::Part::bytes(vec![7u8; 100_000]));
+        let response = s
+            .server
+            .client
+            .post(s.server.url(&format!(
+                "/v1/controllers/{}/recordings?purpose=quality",
+                desk.c
+            )))
+            .bearer_auth(&pbx)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        let body: Value = response.json().await.unwrap();
+        recordings.push(body["id"].as_str().unwrap().to_owned());
+    }
     let (status, bundle) = desk
         .call(&desk.handler, "GET", &format!("/{access_id}/bundle"), None)
         .await;
     assert_eq!(status, 200, "{bundle}");
     assert_eq!(bundle["subject_id"], json!(luca));
+    assert_eq!(
+        bundle["recordings"][0]["id"],
+        json!(recordings[0]),
+        "{bundle}"
+    );
+    let audio = |recording: &str| {
+        s.server
+            .client
+            .get(s.server.url(&format!(
+                "/v1/controllers/{}/requests/{access_id}/bundle/recordings/{recording}?{Q}",
+                desk.c
+            )))
+            .bearer_auth(&desk.handler)
+            .send()
+    };
+    let response = audio(&recordings[0]).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.bytes().await.unwrap().to_vec(), vec![7u8; 100_000]);
+    let response = audio(&recordings[1]).await.unwrap();
+    assert_eq!(response.status().as_u16(), 404, "not Luca's recording");
+    let summary = bundle["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with("Summary of the personal data concerning you")
+            && summary.contains("Contact details (phone, e-mail): 2"),
+        "{summary}"
+    );
     assert!(
         bundle["attributes"]
             .as_array()
