@@ -20,6 +20,9 @@
     missing_docs
 )]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -129,31 +132,7 @@ async fn setup(dir: &Path, name: &str) -> (App, Principal, ControllerId) {
     )
     .await
     .unwrap();
-    let controller = tutela_domain::Controller {
-        id: ControllerId::generate(),
-        name: tutela_domain::Label::parse("Bench").unwrap(),
-        country: tutela_domain::CountryCode::parse("IT").unwrap(),
-        dpo_contact: tutela_domain::Label::parse("dpo@example.com").unwrap(),
-        representative: None,
-        created_at: SystemClock.now(),
-    };
-    store.create_controller(&controller).await.unwrap();
-    let admin = tutela_domain::NewUser {
-        id: tutela_domain::UserId::generate(),
-        username: tutela_domain::Username::parse("bench").unwrap(),
-        role: Role::Administrator,
-        controllers: vec![],
-        password_hash: tutela_app::PasswordHasher::new()
-            .hash(&tutela_domain::Password::parse("a long enough password").unwrap())
-            .await
-            .unwrap(),
-        created_at: SystemClock.now(),
-    };
-    let admin = store.create_user(admin).await.unwrap().id;
-    store
-        .record_agreement(controller.id, &terms(), SystemClock.now(), admin)
-        .await
-        .unwrap();
+    let controller = common::bench_controller(&store, &terms()).await;
     let app = App::new(
         store,
         Arc::new(SystemClock),
@@ -163,14 +142,14 @@ async fn setup(dir: &Path, name: &str) -> (App, Principal, ControllerId) {
     );
     let principal = Principal::Client(ClientPrincipal {
         id: ClientId::generate(),
-        controller: controller.id,
+        controller,
         capabilities: vec![
             Capability::ImportLists,
             Capability::RecordConsent,
             Capability::ReadConsent,
         ],
     });
-    (app, principal, controller.id)
+    (app, principal, controller)
 }
 
 fn request() -> ImportRequest {

@@ -15,6 +15,9 @@
     missing_docs
 )]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -160,31 +163,7 @@ async fn run(label: &str, backend: Option<String>) {
     let csv = dir.path().join("people.csv");
     write_csv(&csv, n);
     let store = open(&backend, dir.path()).await;
-    let controller = tutela_domain::Controller {
-        id: ControllerId::generate(),
-        name: tutela_domain::Label::parse("Bench").unwrap(),
-        country: tutela_domain::CountryCode::parse("IT").unwrap(),
-        dpo_contact: tutela_domain::Label::parse("dpo@example.com").unwrap(),
-        representative: None,
-        created_at: SystemClock.now(),
-    };
-    store.create_controller(&controller).await.unwrap();
-    let admin = tutela_domain::NewUser {
-        id: tutela_domain::UserId::generate(),
-        username: tutela_domain::Username::parse("bench").unwrap(),
-        role: tutela_domain::Role::Administrator,
-        controllers: vec![],
-        password_hash: tutela_app::PasswordHasher::new()
-            .hash(&tutela_domain::Password::parse("a long enough password").unwrap())
-            .await
-            .unwrap(),
-        created_at: SystemClock.now(),
-    };
-    let admin = store.create_user(admin).await.unwrap().id;
-    store
-        .record_agreement(controller.id, &agreement(), SystemClock.now(), admin)
-        .await
-        .unwrap();
+    let controller = common::bench_controller(&store, &agreement()).await;
     let outbox = dir.path().join("outbox");
     let app = App::new(
         store,
@@ -201,14 +180,14 @@ async fn run(label: &str, backend: Option<String>) {
         app,
         principal: Principal::Client(ClientPrincipal {
             id: ClientId::generate(),
-            controller: controller.id,
+            controller,
             capabilities: vec![
                 Capability::ImportLists,
                 Capability::TakeRequests,
                 Capability::ManageRequests,
             ],
         }),
-        controller: controller.id,
+        controller,
         outbox,
     };
     let started = Instant::now();

@@ -16,6 +16,9 @@
     missing_docs
 )]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -28,7 +31,7 @@ use tutela_app::vault::{LocalKeyFiles, RecordingUpload, Vault};
 use tutela_app::{App, KeyRing, NewSubject, TenantGrant};
 use tutela_domain::audit::ClientContext;
 use tutela_domain::{
-    AgreementDraft, AgreementTerms, Capability, ClientId, ClientPrincipal, Clock, ContactKind,
+    AgreementDraft, AgreementTerms, Capability, ClientId, ClientPrincipal, ContactKind,
     ControllerId, PersonAnswer, Principal, RecordingPolicy, RecordingPolicyDraft, SystemClock,
 };
 use tutela_storage::{DatabaseUrl, OpenMode, Store};
@@ -97,31 +100,7 @@ impl Bench {
     /// KEK files), one controller recording every call for quality.
     async fn new(backend: &Backend, dir: &Path, name: &str) -> Self {
         let store = open(backend, dir, name).await;
-        let controller = tutela_domain::Controller {
-            id: ControllerId::generate(),
-            name: tutela_domain::Label::parse("Bench").unwrap(),
-            country: tutela_domain::CountryCode::parse("IT").unwrap(),
-            dpo_contact: tutela_domain::Label::parse("dpo@example.com").unwrap(),
-            representative: None,
-            created_at: SystemClock.now(),
-        };
-        store.create_controller(&controller).await.unwrap();
-        let admin = tutela_domain::NewUser {
-            id: tutela_domain::UserId::generate(),
-            username: tutela_domain::Username::parse("bench").unwrap(),
-            role: tutela_domain::Role::Administrator,
-            controllers: vec![],
-            password_hash: tutela_app::PasswordHasher::new()
-                .hash(&tutela_domain::Password::parse("a long enough password").unwrap())
-                .await
-                .unwrap(),
-            created_at: SystemClock.now(),
-        };
-        let admin = store.create_user(admin).await.unwrap().id;
-        store
-            .record_agreement(controller.id, &terms(), SystemClock.now(), admin)
-            .await
-            .unwrap();
+        let controller = common::bench_controller(&store, &terms()).await;
         let vault = Vault::local(
             &dir.join(format!("{name}-blobs")),
             Arc::new(LocalKeyFiles::new(dir.join(format!("{name}-keys")))),
@@ -137,7 +116,7 @@ impl Bench {
         .with_vault(vault);
         let principal = Principal::Client(ClientPrincipal {
             id: ClientId::generate(),
-            controller: controller.id,
+            controller,
             capabilities: vec![
                 Capability::UploadRecordings,
                 Capability::ListenRecordings,
@@ -149,7 +128,7 @@ impl Bench {
         let bench = Self {
             app,
             principal,
-            controller: controller.id,
+            controller,
         };
         let policy: RecordingPolicy =
             serde_json::from_value::<RecordingPolicyDraft>(serde_json::json!({

@@ -200,19 +200,15 @@ impl App {
         };
         let letter = self.letter(&request, LetterOutcome::Extended, &facts)?;
         let detail = serde_json::json!({ "reason": extension.reason, "until": until.to_string() });
-        let change = RequestMove {
-            extended_until: Some(until),
-            letter: Some(letter),
-            ..plain_move(self.step(grant, RequestState::Extended, detail.to_string()))
-        };
-        let moved = self
-            .move_audited(
-                self.request_event(grant, Action::RequestExtend, id)?,
-                &request,
-                change,
-            )
-            .await?;
-        Ok(self.request_view(moved))
+        self.move_with_letter(
+            grant,
+            &request,
+            (Action::RequestExtend, RequestState::Extended),
+            detail,
+            letter,
+            Some(until),
+        )
+        .await
     }
 
     /// Refuses the request with its reasons, and writes the letter (an
@@ -233,18 +229,15 @@ impl App {
         };
         let letter = self.letter(&request, LetterOutcome::Refused, &facts)?;
         let detail = serde_json::json!({ "reasons": refusal.reasons });
-        let change = RequestMove {
-            letter: Some(letter),
-            ..plain_move(self.step(grant, RequestState::Refused, detail.to_string()))
-        };
-        let moved = self
-            .move_audited(
-                self.request_event(grant, Action::RequestRefuse, id)?,
-                &request,
-                change,
-            )
-            .await?;
-        Ok(self.request_view(moved))
+        self.move_with_letter(
+            grant,
+            &request,
+            (Action::RequestRefuse, RequestState::Refused),
+            detail,
+            letter,
+            None,
+        )
+        .await
     }
 
     /// Carries the request out and answers it with the letter. Erasure
@@ -342,19 +335,36 @@ impl App {
                 self.access_bundle(grant, id).await?;
             }
         }
-        let kept: Vec<&str> = answer.kept.iter().map(|k| k.legal_basis.as_str()).collect();
-        let detail = serde_json::json!({ "kept_items": kept.len() });
+        let detail = serde_json::json!({ "kept_items": answer.kept.len() });
+        self.move_with_letter(
+            grant,
+            &request,
+            (Action::RequestAnswer, RequestState::Answered),
+            detail,
+            letter,
+            None,
+        )
+        .await
+    }
+
+    /// Moves `request` to a state whose letter goes with it (extension,
+    /// refusal, answer), recorded as `action`.
+    async fn move_with_letter(
+        &self,
+        grant: &TenantGrant<ManageRequests>,
+        request: &StoredRequest,
+        (action, state): (Action, RequestState),
+        detail: serde_json::Value,
+        letter: StoredLetter,
+        extended_until: Option<CivilDate>,
+    ) -> Result<RequestView, AppError> {
         let change = RequestMove {
             letter: Some(letter),
-            ..plain_move(self.step(grant, RequestState::Answered, detail.to_string()))
+            extended_until,
+            ..plain_move(self.step(grant, state, detail.to_string()))
         };
-        let moved = self
-            .move_audited(
-                self.request_event(grant, Action::RequestAnswer, id)?,
-                &request,
-                change,
-            )
-            .await?;
+        let event = self.request_event(grant, action, request.id)?;
+        let moved = self.move_audited(event, request, change).await?;
         Ok(self.request_view(moved))
     }
 

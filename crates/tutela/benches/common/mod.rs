@@ -1,0 +1,38 @@
+//! Set-up shared by the bench binaries (each includes this file with
+//! `#[path]`): a controller with an administrator and an agreement.
+
+use std::sync::Arc;
+
+use tutela_domain::{AgreementTerms, Clock, ControllerId, SystemClock};
+use tutela_storage::Store;
+
+/// Registers a controller "Bench" (Italy) in `store`, an administrator, and
+/// `terms` as its agreement; returns the controller.
+pub async fn bench_controller(store: &Arc<dyn Store>, terms: &AgreementTerms) -> ControllerId {
+    let controller = tutela_domain::Controller {
+        id: ControllerId::generate(),
+        name: tutela_domain::Label::parse("Bench").unwrap(),
+        country: tutela_domain::CountryCode::parse("IT").unwrap(),
+        dpo_contact: tutela_domain::Label::parse("dpo@example.com").unwrap(),
+        representative: None,
+        created_at: SystemClock.now(),
+    };
+    store.create_controller(&controller).await.unwrap();
+    let admin = tutela_domain::NewUser {
+        id: tutela_domain::UserId::generate(),
+        username: tutela_domain::Username::parse("bench").unwrap(),
+        role: tutela_domain::Role::Administrator,
+        controllers: vec![],
+        password_hash: tutela_app::PasswordHasher::new()
+            .hash(&tutela_domain::Password::parse("a long enough password").unwrap())
+            .await
+            .unwrap(),
+        created_at: SystemClock.now(),
+    };
+    let admin = store.create_user(admin).await.unwrap().id;
+    store
+        .record_agreement(controller.id, terms, SystemClock.now(), admin)
+        .await
+        .unwrap();
+    controller.id
+}
