@@ -84,6 +84,19 @@ macro_rules! __impl_subject_sql {
                 id: ::tutela_domain::SubjectId,
                 at: ::tutela_domain::Timestamp,
             ) -> Result<bool, $crate::StorageError> {
+                let Some(subject) = Self::subject_in(tx, controller, id).await? else {
+                    return Ok(false);
+                };
+                Self::erase_loaded_in(tx, &subject, at).await?;
+                Ok(true)
+            }
+
+            /// A subject's record as `tx` sees it.
+            async fn subject_in(
+                tx: &mut ::sqlx::Transaction<'static, $db>,
+                controller: ::tutela_domain::ControllerId,
+                id: ::tutela_domain::SubjectId,
+            ) -> Result<Option<::tutela_domain::Subject>, $crate::StorageError> {
                 let row: Option<$crate::SubjectTuple> = ::sqlx::query_as(
                     "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
                      WHERE controller_id = $1 AND id = $2",
@@ -93,10 +106,17 @@ macro_rules! __impl_subject_sql {
                 .fetch_optional(&mut **tx)
                 .await
                 .map_err($storage_error)?;
-                let Some(row) = row else {
-                    return Ok(false);
-                };
-                let subject = $crate::subject_from_row(row)?;
+                row.map($crate::subject_from_row).transpose()
+            }
+
+            /// [`Self::erase_subject_in`] for a record already read.
+            async fn erase_loaded_in(
+                tx: &mut ::sqlx::Transaction<'static, $db>,
+                subject: &::tutela_domain::Subject,
+                at: ::tutela_domain::Timestamp,
+            ) -> Result<(), $crate::StorageError> {
+                let controller = subject.controller_id;
+                let id = subject.id;
                 for blind in subject.blinds() {
                     ::sqlx::query(
                         "DELETE FROM subject_lookups WHERE controller_id = $1 AND blind = $2 AND subject_id = $3",
@@ -153,7 +173,7 @@ macro_rules! __impl_subject_sql {
                         .await
                         .map_err($storage_error)?;
                 }
-                Ok(true)
+                Ok(())
             }
         }
 
@@ -190,37 +210,26 @@ macro_rules! __impl_subject_sql {
                 // erased person can never be called again, not even for an
                 // instant between two commits. Read from the record (one
                 // key lookup), not from the lookups by subject (no index).
-                let row: Option<$crate::SubjectTuple> = ::sqlx::query_as(
-                    "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
-                     WHERE controller_id = $1 AND id = $2",
-                )
-                .bind(controller.0)
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err($storage_error)?;
-                if let Some(row) = row {
-                    let subject = $crate::subject_from_row(row)?;
-                    for blind in subject.blinds() {
-                        ::sqlx::query(
-                            "INSERT INTO suppressions (controller_id, blind, reason, at) \
-                             VALUES ($1, $2, 'erased', $3) \
-                             ON CONFLICT (controller_id, blind) DO UPDATE SET reason = 'erased', at = excluded.at",
-                        )
-                        .bind(controller.0)
-                        .bind(blind.0.as_slice())
-                        .bind($crate::micros(at))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err($storage_error)?;
-                    }
+                let Some(subject) = Self::subject_in(&mut tx, controller, id).await? else {
+                    return Ok(false);
+                };
+                for blind in subject.blinds() {
+                    ::sqlx::query(
+                        "INSERT INTO suppressions (controller_id, blind, reason, at) \
+                         VALUES ($1, $2, 'erased', $3) \
+                         ON CONFLICT (controller_id, blind) DO UPDATE SET reason = 'erased', at = excluded.at",
+                    )
+                    .bind(controller.0)
+                    .bind(blind.0.as_slice())
+                    .bind($crate::micros(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($storage_error)?;
                 }
-                let erased = Self::erase_subject_in(&mut tx, controller, id, at).await?;
+                Self::erase_loaded_in(&mut tx, &subject, at).await?;
                 tx.commit().await.map_err($storage_error)?;
-                if erased {
-                    self.after_erasure().await;
-                }
-                Ok(erased)
+                self.after_erasure().await;
+                Ok(true)
             }
 
             async fn replace_subject(
@@ -229,19 +238,9 @@ macro_rules! __impl_subject_sql {
             ) -> Result<bool, $crate::StorageError> {
                 let controller = s.controller_id;
                 let mut tx = self.begin_write().await?;
-                let row: Option<$crate::SubjectTuple> = ::sqlx::query_as(
-                    "SELECT controller_id, id, created_at, updated_at, record FROM subject_records \
-                     WHERE controller_id = $1 AND id = $2",
-                )
-                .bind(controller.0)
-                .bind(s.id.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err($storage_error)?;
-                let Some(row) = row else {
+                let Some(old) = Self::subject_in(&mut tx, controller, s.id).await? else {
                     return Ok(false);
                 };
-                let old = $crate::subject_from_row(row)?;
                 let before: Vec<_> = old.blinds().collect();
                 let after: Vec<_> = s.blinds().collect();
                 ::sqlx::query(

@@ -37,7 +37,6 @@ use tutela_domain::{
     ConsentAction, ConsentEvent, ConsentEventId, ControllerId, Evidence, Principal, Role,
     SystemClock,
 };
-use tutela_storage::{DatabaseUrl, OpenMode, Store};
 
 fn rows() -> usize {
     std::env::var("TUTELA_BENCH_ROWS")
@@ -126,12 +125,7 @@ fn terms() -> AgreementTerms {
 }
 
 async fn setup(dir: &Path, name: &str) -> (App, Principal, ControllerId) {
-    let store: Arc<dyn Store> = tutela::store::open_store(
-        &DatabaseUrl::sqlite(dir.join(name)),
-        OpenMode::CreateIfMissing,
-    )
-    .await
-    .unwrap();
+    let store = common::fresh_store(None, dir, name).await;
     let controller = common::bench_controller(&store, &terms()).await;
     let app = App::new(
         store,
@@ -241,7 +235,7 @@ fn agreement(csv: &Path, python: &Path) {
 }
 
 async fn consent_lookup(dir: &Path) {
-    let (app, principal, controller) = setup(dir, "consent.db").await;
+    let (app, principal, controller) = setup(dir, "consent").await;
     let read = app
         .grant_tenant::<ReadConsent>(
             &principal,
@@ -408,9 +402,9 @@ async fn main() {
         size as f64 / 1e6
     );
     let before = peak_rss_mib();
-    let (small_rate, _) = import(dir.path(), &small, "small.db").await;
+    let (small_rate, _) = import(dir.path(), &small, "small").await;
     let after_small = peak_rss_mib();
-    let (rate, rejected) = import(dir.path(), &full, "full.db").await;
+    let (rate, rejected) = import(dir.path(), &full, "full").await;
     let after_full = peak_rss_mib();
     println!(
         "  tutela: {rate:.0} rows/s ({rejected} rejected); {} rows: {small_rate:.0} rows/s",

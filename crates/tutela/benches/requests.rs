@@ -33,7 +33,6 @@ use tutela_domain::{
     AgreementDraft, Capability, ClientId, ClientPrincipal, Clock, ControllerId, Principal,
     RequestId, SystemClock,
 };
-use tutela_storage::{DatabaseUrl, OpenMode, Store};
 
 fn subjects() -> usize {
     std::env::var("TUTELA_BENCH_SUBJECTS")
@@ -73,31 +72,6 @@ fn agreement() -> tutela_domain::AgreementTerms {
     }))
     .unwrap();
     draft.try_into().unwrap()
-}
-
-async fn open(backend: &Option<String>, dir: &Path) -> Arc<dyn Store> {
-    match backend {
-        None => tutela::store::open_store(
-            &DatabaseUrl::sqlite(dir.join("bench.db")),
-            OpenMode::CreateIfMissing,
-        )
-        .await
-        .unwrap(),
-        Some(admin) => {
-            use sqlx::Connection;
-            let db = format!("tutela_dsr_{}", std::process::id());
-            let mut c = sqlx::PgConnection::connect(admin).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            let (base, _) = admin.rsplit_once('/').unwrap();
-            let url = DatabaseUrl::parse(&format!("{base}/{db}")).unwrap();
-            tutela::store::open_store(&url, OpenMode::CreateIfMissing)
-                .await
-                .unwrap()
-        }
-    }
 }
 
 struct Bench {
@@ -162,7 +136,7 @@ async fn run(label: &str, backend: Option<String>) {
     let n = subjects();
     let csv = dir.path().join("people.csv");
     write_csv(&csv, n);
-    let store = open(&backend, dir.path()).await;
+    let store = common::fresh_store(backend.as_deref(), dir.path(), "requests").await;
     let controller = common::bench_controller(&store, &agreement()).await;
     let outbox = dir.path().join("outbox");
     let app = App::new(

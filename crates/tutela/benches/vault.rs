@@ -34,7 +34,7 @@ use tutela_domain::{
     AgreementDraft, AgreementTerms, Capability, ClientId, ClientPrincipal, ContactKind,
     ControllerId, PersonAnswer, Principal, RecordingPolicy, RecordingPolicyDraft, SystemClock,
 };
-use tutela_storage::{DatabaseUrl, OpenMode, Store};
+use tutela_storage::Store;
 
 const MIB: u64 = 1024 * 1024;
 /// What the PBX hands over per read: axum's multipart pieces are of this
@@ -65,28 +65,11 @@ enum Backend {
 }
 
 async fn open(backend: &Backend, dir: &Path, name: &str) -> Arc<dyn Store> {
-    match backend {
-        Backend::Sqlite => tutela::store::open_store(
-            &DatabaseUrl::sqlite(dir.join(format!("{name}.db"))),
-            OpenMode::CreateIfMissing,
-        )
-        .await
-        .unwrap(),
-        Backend::Postgres(admin) => {
-            use sqlx::Connection;
-            let db = format!("tutela_vault_{}_{name}", std::process::id());
-            let mut c = sqlx::PgConnection::connect(admin).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-                .execute(&mut c)
-                .await
-                .unwrap();
-            let (base, _) = admin.rsplit_once('/').unwrap();
-            let url = DatabaseUrl::parse(&format!("{base}/{db}")).unwrap();
-            tutela::store::open_store(&url, OpenMode::CreateIfMissing)
-                .await
-                .unwrap()
-        }
-    }
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres(admin) => Some(admin.as_str()),
+    };
+    common::fresh_store(postgres, dir, name).await
 }
 
 struct Bench {

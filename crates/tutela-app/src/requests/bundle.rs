@@ -16,7 +16,7 @@ use tutela_domain::{
 use tutela_storage::AuditFilter;
 
 use super::RequestView;
-use crate::audit::{object, pseudonym};
+use crate::audit::object;
 use crate::grants::ManageRequests;
 use crate::{App, AppError, TenantGrant};
 
@@ -234,14 +234,9 @@ impl App {
             .into_iter()
             .map(|e| e.object(target.clone()))
             .collect();
-        let Some(secret) = self
-            .store
-            .subject_audit_secrets(controller, &[subject_id])
-            .await?
-            .into_iter()
-            .next()
-            .map(|(_, s)| s)
-        else {
+        // The read's event names the person by pseudonym: the same one the
+        // audit trail is searched by below. None: erased meanwhile.
+        let Some(pseudonym) = events.first().and_then(|e| e.subject) else {
             return Err(AppError::NotFound);
         };
         // Read before the accesses are gathered: this reading is one of them.
@@ -343,9 +338,7 @@ impl App {
             .into_iter()
             .map(|r| self.request_view(r))
             .collect();
-        let accesses = self
-            .accesses_of(controller, pseudonym(&secret, subject_id))
-            .await?;
+        let accesses = self.accesses_of(controller, pseudonym).await?;
         let controller_row = self
             .store
             .controller(controller)

@@ -9,7 +9,7 @@ use tutela_domain::audit::{Action, ObjectKind};
 use tutela_domain::dsr::deadlines;
 use tutela_domain::{
     BlindIndex, Channel, ContactKind, ContactPoint, IntakeChannel, Language, LookupKey, Purpose,
-    RequestId, RequestKind, RequestState, normalise_identifier,
+    RequestId, RequestKind, RequestState, Subject, normalise_identifier,
 };
 use tutela_storage::{RequestDetails, RequestStep, StoredRequest};
 
@@ -134,22 +134,24 @@ impl App {
                 blinds.push(blind);
             }
         }
-        // Every identifier on file of the people matched joins the given
-        // ones: the same person asking again under another identifier is a
+        // The people the identifiers match, found once: each gets a code,
+        // and every identifier on file of theirs joins the given ones, so
+        // the same person asking again under another identifier is a
         // duplicate too.
-        let given = blinds.len();
-        for i in 0..given {
-            let Some(blind) = blinds.get(i).copied() else {
-                break;
-            };
+        let mut people: Vec<Subject> = Vec::new();
+        for blind in blinds.clone() {
             for id in self.store.find_subjects(controller, blind).await? {
-                if let Some(subject) = self.store.subject(controller, id).await? {
-                    for known in subject.blinds() {
-                        if !blinds.contains(&known) {
-                            blinds.push(known);
-                        }
-                    }
+                if people.iter().any(|p| p.id == id) {
+                    continue;
                 }
+                if let Some(subject) = self.store.subject(controller, id).await? {
+                    people.push(subject);
+                }
+            }
+        }
+        for known in people.iter().flat_map(|p| p.blinds()) {
+            if !blinds.contains(&known) {
+                blinds.push(known);
             }
         }
         let now = self.clock.now();
@@ -209,7 +211,7 @@ impl App {
             duplicate = duplicate_of.is_some(),
             "data-subject request received"
         );
-        let request = self.send_codes(grant, request, &blinds).await?;
+        let request = self.send_codes(grant, request, &people).await?;
         Ok(self.request_view(request))
     }
 }

@@ -448,6 +448,8 @@ impl App {
             None => Channel::ALL.to_vec(),
         };
         let now = self.clock.now();
+        let collected_where = tutela_domain::Label::parse("data subject request")
+            .map_err(|e| AppError::internal(e.reason))?;
         let audit = self
             .subject_events(grant, Action::ConsentRecord, &[subject])
             .await?;
@@ -471,8 +473,7 @@ impl App {
                         },
                         notice_version: None,
                         collected_by: grant.audit_actor(),
-                        collected_where: tutela_domain::Label::parse("data subject request")
-                            .map_err(|e| AppError::internal(e.reason))?,
+                        collected_where: collected_where.clone(),
                     };
                     self.store.append_consent(&event).await?;
                 }

@@ -5,7 +5,7 @@
 
 use jiff::SignedDuration;
 use tutela_domain::audit::{Action, ObjectKind, Outcome};
-use tutela_domain::{BlindIndex, RequestId, RequestState, SubjectId};
+use tutela_domain::{RequestId, RequestState, Subject};
 use tutela_storage::{RequestMove, RequestStep, StoredCode, StoredRequest};
 
 use crate::audit::object;
@@ -37,43 +37,31 @@ fn same_digest(a: &[u8], b: &[u8]) -> bool {
 }
 
 impl App {
-    /// Sends codes to every person `blinds` match, then moves the request
-    /// to awaiting identity (whatever matched).
+    /// Sends a code to each of `people` at their contact points on file,
+    /// then moves the request to awaiting identity (whatever matched).
     pub(super) async fn send_codes<P: TenantPermission>(
         &self,
         grant: &TenantGrant<P>,
         request: StoredRequest,
-        blinds: &[BlindIndex],
+        people: &[Subject],
     ) -> Result<StoredRequest, AppError> {
         let delivery = self.delivery()?;
-        let controller = grant.controller();
-        let keys = self.keys.controller_keys(controller)?;
-        let mut people: Vec<SubjectId> = Vec::new();
-        for blind in blinds {
-            for id in self.store.find_subjects(controller, *blind).await? {
-                if !people.contains(&id) {
-                    people.push(id);
-                }
-            }
-        }
+        let keys = self.keys.controller_keys(grant.controller())?;
         let now = self.clock.now();
         let expires_at = now
             .checked_add(CODE_VALIDITY)
             .map_err(|_| AppError::internal("instant out of range"))?;
         let mut codes = Vec::with_capacity(people.len());
         let mut messages = Vec::new();
-        for id in &people {
-            let Some(subject) = self.store.subject(controller, *id).await? else {
-                continue;
-            };
+        for person in people {
             let code = six_digits()?;
             codes.push(StoredCode {
-                subject: *id,
-                digest: keys.code_digest(request.id, *id, &code).to_vec(),
+                subject: person.id,
+                digest: keys.code_digest(request.id, person.id, &code).to_vec(),
                 expires_at,
             });
-            for contact in subject.contacts {
-                messages.push((contact.point, code.clone()));
+            for contact in &person.contacts {
+                messages.push((contact.point.clone(), code.clone()));
             }
         }
         // Stored before sent: a code that arrives always works.

@@ -36,3 +36,30 @@ pub async fn bench_controller(store: &Arc<dyn Store>, terms: &AgreementTerms) ->
         .unwrap();
     controller.id
 }
+
+/// A fresh store named `name`: a SQLite file in `dir`, or, with `postgres`
+/// (an administrator's URL), a new database on that server.
+pub async fn fresh_store(
+    postgres: Option<&str>,
+    dir: &std::path::Path,
+    name: &str,
+) -> Arc<dyn Store> {
+    use tutela_storage::{DatabaseUrl, OpenMode};
+    let url = match postgres {
+        None => DatabaseUrl::sqlite(dir.join(format!("{name}.db"))),
+        Some(admin) => {
+            use sqlx::Connection;
+            let db = format!("tutela_bench_{}_{name}", std::process::id());
+            let mut c = sqlx::PgConnection::connect(admin).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            DatabaseUrl::parse(&format!("{base}/{db}")).unwrap()
+        }
+    };
+    tutela::store::open_store(&url, OpenMode::CreateIfMissing)
+        .await
+        .unwrap()
+}

@@ -94,24 +94,6 @@ async fn tables_holding(url: &str) -> Vec<String> {
     holding
 }
 
-async fn decide(desk: &Desk<'_>, number: &str) -> Value {
-    let (status, decision) = desk
-        .s
-        .server
-        .call(
-            "POST",
-            &format!(
-                "/v1/calls/decide?controller_id={}&purpose=customer_care",
-                desk.c
-            ),
-            Some(&desk.dialer),
-            Some(json!({ "number": number })),
-        )
-        .await;
-    assert_eq!(status, 200, "{decision}");
-    decision
-}
-
 fn list_metadata() -> Value {
     let mut metadata = crate::contacts::metadata("2026-11-20T00:00:00Z");
     metadata["name"] = json!("Autunno");
@@ -150,7 +132,7 @@ async fn maria_everywhere(desk: &Desk<'_>) -> String {
         )
         .await;
     assert_eq!(status, 204, "{body}");
-    assert_eq!(decide(desk, PHONE).await["verdict"], "allow");
+    assert_eq!(desk.decide(PHONE).await["verdict"], "allow");
     desk.verified("erasure", json!([{"kind": "phone", "value": PHONE}]))
         .await
 }
@@ -225,7 +207,7 @@ async fn erasure_reaches_everything(backend: Backend) {
         (&json!(1), &json!(1), &json!(0)),
         "{again}"
     );
-    let decision = decide(&desk, PHONE).await;
+    let decision = desk.decide(PHONE).await;
     assert_eq!(decision["verdict"], "deny", "{decision}");
     assert_eq!(files_holding(&root), Vec::<String>::new());
 
@@ -269,7 +251,7 @@ async fn a_backup_restored_after_an_erasure_does_not_bring_the_person_back() {
     }
     let (status, body) = desk.handle(&request, "answer", json!({})).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(decide(&desk, PHONE).await["verdict"], "deny");
+    assert_eq!(desk.decide(PHONE).await["verdict"], "deny");
     drop(desk);
 
     // Restore the database alone, as an operator would after losing it.

@@ -69,6 +69,25 @@ impl<'a> Desk<'a> {
         }
     }
 
+    /// The call decision for `number` (customer care); asserts it answered.
+    pub(crate) async fn decide(&self, number: &str) -> Value {
+        let (status, decision) = self
+            .s
+            .server
+            .call(
+                "POST",
+                &format!(
+                    "/v1/calls/decide?controller_id={}&purpose=customer_care",
+                    self.c
+                ),
+                Some(&self.dialer),
+                Some(json!({ "number": number })),
+            )
+            .await;
+        assert_eq!(status, 200, "{decision}");
+        decision
+    }
+
     /// Takes, verifies (with the first code sent), forwards and starts a
     /// request; returns its id.
     pub(crate) async fn verified(&self, kind: &str, identifiers: Value) -> String {
@@ -642,19 +661,7 @@ async fn requests_end_to_end(backend: Backend) {
         (200, &json!("answered")),
         "{body}"
     );
-    let (status, decision) = s
-        .server
-        .call(
-            "POST",
-            &format!(
-                "/v1/calls/decide?controller_id={}&purpose=customer_care",
-                desk.c
-            ),
-            Some(&desk.dialer),
-            Some(json!({"number": "+393477654321"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{decision}");
+    let decision = desk.decide("+393477654321").await;
     assert_eq!(decision["verdict"], "deny", "{decision}");
     assert!(
         decision["reasons"]
@@ -689,18 +696,7 @@ async fn requests_end_to_end(backend: Backend) {
     assert_eq!(status, 404);
     // Her number is now denied as suppressed, and a list bringing her
     // back is refused for her row.
-    let (_, decision) = s
-        .server
-        .call(
-            "POST",
-            &format!(
-                "/v1/calls/decide?controller_id={}&purpose=customer_care",
-                desk.c
-            ),
-            Some(&desk.dialer),
-            Some(json!({"number": "+393471234567"})),
-        )
-        .await;
+    let decision = desk.decide("+393471234567").await;
     assert_eq!(decision["verdict"], "deny", "{decision}");
     let mut metadata = crate::contacts::metadata("2027-02-20T00:00:00Z");
     metadata["name"] = json!("Primavera");
@@ -754,18 +750,7 @@ async fn requests_end_to_end(backend: Backend) {
         (200, &json!("answered")),
         "{body}"
     );
-    let (_, decision) = s
-        .server
-        .call(
-            "POST",
-            &format!(
-                "/v1/calls/decide?controller_id={}&purpose=customer_care",
-                desk.c
-            ),
-            Some(&desk.dialer),
-            Some(json!({"number": "+393470001111"})),
-        )
-        .await;
+    let decision = desk.decide("+393470001111").await;
     assert!(
         decision["reasons"]
             .as_array()
