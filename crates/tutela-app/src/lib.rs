@@ -72,10 +72,12 @@ pub struct App {
     voiding_rules: Arc<Vec<tutela_domain::VoidingRule>>,
     rules: RuleBook,
     registries: RegistryShelf,
-    vault: Option<vault::Vault>,
+    vault: Option<Arc<vault::Vault>>,
     delivery: Option<requests::RequestDelivery>,
-    letters: Option<letters::LetterBook>,
-    summaries: Option<letters::SummaryBook>,
+    // Shared, not owned: axum clones the application for every request, and
+    // copying the letter templates each time cost more than most handlers.
+    letters: Option<Arc<letters::LetterBook>>,
+    summaries: Option<Arc<letters::SummaryBook>>,
     journal: Option<Arc<erasure_journal::ErasureJournal>>,
 }
 
@@ -115,8 +117,8 @@ impl App {
             delivery: None,
             // Shipped templates are checked by a test; were they broken,
             // every letter would fail and nothing would be answered.
-            letters: letters::LetterBook::shipped().ok(),
-            summaries: letters::SummaryBook::shipped().ok(),
+            letters: letters::LetterBook::shipped().ok().map(Arc::new),
+            summaries: letters::SummaryBook::shipped().ok().map(Arc::new),
             journal: None,
         }
     }
@@ -138,7 +140,7 @@ impl App {
     /// The same application writing letters from `letters` (the shipped
     /// templates with the operator's overrides).
     pub fn with_letters(mut self, letters: letters::LetterBook) -> Self {
-        self.letters = Some(letters);
+        self.letters = Some(Arc::new(letters));
         self
     }
 

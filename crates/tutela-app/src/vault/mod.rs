@@ -98,7 +98,7 @@ impl crate::App {
     /// The vault, or [`crate::AppError::VaultNotConfigured`].
     pub(crate) fn vault(&self) -> Result<&Vault, crate::AppError> {
         self.vault
-            .as_ref()
+            .as_deref()
             .ok_or(crate::AppError::VaultNotConfigured)
     }
 
@@ -110,7 +110,7 @@ impl crate::App {
 
     /// The same application storing recordings in `vault`.
     pub fn with_vault(mut self, vault: Vault) -> Self {
-        self.vault = Some(vault);
+        self.vault = Some(Arc::new(vault));
         self
     }
 }
