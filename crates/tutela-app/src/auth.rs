@@ -275,7 +275,7 @@ impl App {
             }));
         }
         if token.starts_with(CLIENT_TOKEN_PREFIX) {
-            let Some(record) = self.store.api_token(digest(token)).await? else {
+            let Some(record) = self.client_token(digest(token)).await? else {
                 return Err(AuthError::Unauthenticated.into());
             };
             if record.revoked_at.is_some()

@@ -5,11 +5,11 @@
 use jiff::SignedDuration;
 use tutela_domain::audit::{Action, AuditEvent, ObjectKind, ObjectRef, Outcome};
 use tutela_domain::{
-    CallFacts, CallOutcome, CallQuestion, Channel, ConsentState, ContactPoint, ControllerId,
-    CountryCode, Decision, Jurisdiction, ListFact, ListId, LookupKey, PhoneNumber, RegistryFact,
-    RegistryRef, Timestamp, Verdict, decide,
+    CallFacts, CallOutcome, CallQuestion, Channel, ConsentQuery, ConsentState, ContactPoint,
+    ControllerId, CountryCode, Decision, Jurisdiction, ListFact, ListId, LookupKey, PhoneNumber,
+    RegistryFact, RegistryRef, Timestamp, Verdict, decide,
 };
-use tutela_storage::CallRecord;
+use tutela_storage::{CallRecord, ConsentAsk};
 
 use crate::audit::pseudonym;
 use crate::grants::{GateCalls, ReportCalls, TenantGrant};
@@ -82,21 +82,26 @@ impl App {
             .checked_sub(history_window(rules))
             .unwrap_or(Timestamp::MIN);
         let language = rules.and_then(|j| j.rules.notice_language);
-        let record = self
+        let ask = ConsentAsk {
+            purpose: grant.purpose(),
+            channel: request.channel,
+            at,
+        };
+        let mut record = self
             .store
-            .call_record(controller, blind, since, language)
+            .call_record(controller, blind, since, language, Some(ask))
             .await?;
         let consent = match record.subject {
             Some(subject) => {
-                self.consent_lookup(
-                    controller,
-                    subject,
-                    grant.purpose(),
+                let query = ConsentQuery {
+                    purpose: grant.purpose(),
                     direct_marketing,
-                    request.channel,
-                    Some(at),
-                )
-                .await?
+                    channel: request.channel,
+                    at,
+                };
+                let last = record.consent.take();
+                self.consent_from_last(controller, subject, last, query)
+                    .await?
             }
             None => ConsentState::Absent,
         };

@@ -114,7 +114,10 @@ impl App {
                 .replace_client_token(controller, id, record, now)
                 .await?
             {
-                true => Ok(()),
+                true => {
+                    self.access_changed();
+                    Ok(())
+                }
                 false => Err(AppError::NotFound),
             }
         })
@@ -136,7 +139,10 @@ impl App {
             .controller(controller);
         self.audited(event, async {
             match self.store.revoke_client(controller, id, now).await? {
-                true => Ok(()),
+                true => {
+                    self.access_changed();
+                    Ok(())
+                }
                 false => Err(AppError::NotFound),
             }
         })

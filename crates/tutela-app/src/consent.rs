@@ -164,8 +164,9 @@ impl App {
         Ok(state)
     }
 
-    /// The lookup itself, unaudited: what the call-gating decision (which
-    /// records its own event) and `consent_state` share.
+    /// The lookup itself, unaudited. The call-gating decision (which records
+    /// its own event) reads the same event within its one store read and
+    /// shares [`Self::consent_from_last`].
     pub(crate) async fn consent_lookup(
         &self,
         controller: tutela_domain::ControllerId,
@@ -180,15 +181,37 @@ impl App {
             .store
             .last_consent_event(controller, subject, purpose, channel, at)
             .await?;
+        let query = ConsentQuery {
+            purpose,
+            direct_marketing,
+            channel,
+            at,
+        };
+        self.consent_from_last(controller, subject, last, query)
+            .await
+    }
+
+    /// The consent state from the subject's latest event for the query's
+    /// purpose and channel (with the count of registrations after it), as
+    /// the store answers it alone or within the call decision's one read.
+    pub(crate) async fn consent_from_last(
+        &self,
+        controller: tutela_domain::ControllerId,
+        subject: SubjectId,
+        last: Option<(ConsentEvent, u64)>,
+        query: ConsentQuery<'_>,
+    ) -> Result<ConsentState, AppError> {
         // Registrations matter only to a grant with a registration after it
         // that a rule could void; otherwise one query answered.
         let voidable = last.as_ref().is_some_and(|(e, later)| {
             e.action == ConsentAction::Granted
                 && *later > 0
-                && voiding_possible(&self.voiding_rules, channel, direct_marketing)
+                && voiding_possible(&self.voiding_rules, query.channel, query.direct_marketing)
         });
         let registrations = if voidable {
-            self.store.registrations(controller, subject, at).await?
+            self.store
+                .registrations(controller, subject, query.at)
+                .await?
         } else {
             Vec::new()
         };
@@ -197,12 +220,7 @@ impl App {
             &events,
             &registrations,
             &self.voiding_rules,
-            ConsentQuery {
-                purpose,
-                direct_marketing,
-                channel,
-                at,
-            },
+            query,
         ))
     }
 

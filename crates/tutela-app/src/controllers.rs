@@ -105,10 +105,12 @@ impl App {
             .controller(controller);
         let agreement = self
             .audited(event, async {
-                Ok(self
+                let agreement = self
                     .store
                     .record_agreement(controller, &terms, now, grant.actor())
-                    .await?)
+                    .await?;
+                self.access_changed();
+                Ok(agreement)
             })
             .await?;
         tracing::info!(

@@ -309,7 +309,7 @@ impl App {
         // Scope first, before reading anything about the controller, so a
         // caller outside it gets exactly the answer for a missing object.
         authorize_personal_data_scope(principal, controller)?;
-        let agreement = self.store.current_agreement(controller).await?;
+        let agreement = self.current_agreement(controller).await?;
         let attestations = match principal {
             Principal::User(user) => self.store.attestations(user.id).await?,
             Principal::Client(_) => Vec::new(),

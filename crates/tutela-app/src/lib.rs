@@ -15,6 +15,7 @@ mod controller_keys;
 mod controllers;
 pub mod erasure_journal;
 mod error;
+mod fresh_cache;
 pub mod grants;
 mod keys;
 pub mod letters;
@@ -79,6 +80,7 @@ pub struct App {
     letters: Option<Arc<letters::LetterBook>>,
     summaries: Option<Arc<letters::SummaryBook>>,
     journal: Option<Arc<erasure_journal::ErasureJournal>>,
+    fresh: Arc<fresh_cache::FreshFacts>,
 }
 
 impl App {
@@ -120,6 +122,7 @@ impl App {
             letters: letters::LetterBook::shipped().ok().map(Arc::new),
             summaries: letters::SummaryBook::shipped().ok().map(Arc::new),
             journal: None,
+            fresh: Arc::default(),
         }
     }
 

@@ -103,6 +103,7 @@ impl App {
                 applied(self.store.update_user(id, change, now).await?)
             })
             .await?;
+        self.access_changed();
         tracing::info!(actor = %grant.actor(), user_id = %id, role = updated.role.as_str(), "user changed");
         Ok(updated)
     }
@@ -121,6 +122,8 @@ impl App {
                 applied(self.store.disable_user(id, now).await?)
             })
             .await?;
+        // The tokens the user issued are revoked with the account.
+        self.access_changed();
         tracing::info!(actor = %grant.actor(), user_id = %id, "user disabled; sessions and issued tokens revoked");
         Ok(user)
     }

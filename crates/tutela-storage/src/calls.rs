@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 use tutela_domain::{
-    BlindIndex, CallOutcome, ControllerId, Language, LeadList, ListId, Registry, Subject,
-    SubjectId, Timestamp,
+    BlindIndex, CallOutcome, Channel, ConsentEvent, ControllerId, Language, LeadList, ListId,
+    Purpose, Registry, Subject, SubjectId, Timestamp,
 };
 
 use crate::StorageError;
@@ -65,6 +65,22 @@ pub struct CallRecord {
     pub outcomes: Vec<(Timestamp, CallOutcome)>,
     /// The latest published notice version in the language asked for.
     pub notice_version: Option<u32>,
+    /// When consent was asked for: the subject's latest consent event for
+    /// that purpose and channel at or before the instant, with the number
+    /// of registry registrations after it (up to the instant), exactly as
+    /// [`crate::ConsentRepository::last_consent_event`] answers.
+    pub consent: Option<(ConsentEvent, u64)>,
+}
+
+/// The consent question the call decision folds into its one read.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsentAsk<'a> {
+    /// The purpose of the call.
+    pub purpose: &'a Purpose,
+    /// The channel of the contact.
+    pub channel: Channel,
+    /// The instant the consent must hold at.
+    pub at: Timestamp,
 }
 
 /// Call gating's reads and the dialer's reports.
@@ -106,12 +122,14 @@ pub trait CallRepository: Send + Sync {
 
     /// What is known of the number with blind index `blind` for
     /// `controller`: subject, suppression, lists with checks, outcomes
-    /// since `since`, and the notice version in `language`.
+    /// since `since`, the notice version in `language`, and with `consent`
+    /// the subject's latest consent event for it; in one read.
     async fn call_record(
         &self,
         controller: ControllerId,
         blind: BlindIndex,
         since: Timestamp,
         language: Option<Language>,
+        consent: Option<ConsentAsk<'_>>,
     ) -> Result<CallRecord, StorageError>;
 }

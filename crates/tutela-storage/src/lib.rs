@@ -45,7 +45,7 @@ pub use audit_segment::{
     EPOCH_EVENTS, IndexedRecord, SEGMENT_EVENTS, SegmentError, SegmentRow, StoredSegment,
     encode_records, epoch_of, segment_rows,
 };
-pub use calls::{CallRecord, CallRepository, ListCheck, ListOnRecord, Suppression};
+pub use calls::{CallRecord, CallRepository, ConsentAsk, ListCheck, ListOnRecord, Suppression};
 pub use error::StorageError;
 /// A calendar date (deadlines are dates in the controller's zone).
 pub use jiff::civil::Date as CivilDate;
@@ -77,8 +77,8 @@ pub use rows::{
 };
 pub use rows_lists::{
     ConsentEventTuple, ConsentEventWithLater, LeadListTuple, ListMemberTuple, RegistrationTuple,
-    consent_event_from_row, json_text, json_value, lead_list_from_row, list_member_from_row,
-    registration_from_row,
+    aggregated_checks, aggregated_outcomes, consent_event_from_row, json_text, json_value,
+    lead_list_from_row, list_member_from_row, registration_from_row,
 };
 pub use sql_recordings::{RECORDING_COLUMNS, RecordingTuple, recording_from_row, version_column};
 pub use sql_requests::{REQUEST_COLUMNS, RequestTuple, request_from_row};

@@ -1,8 +1,8 @@
 //! Decoding rows of lead lists and the consent ledger.
 
 use tutela_domain::{
-    ConsentEvent, ConsentEventId, ControllerId, CountryCode, Label, LeadList, ListId,
-    RegistryRegistration, SubjectId,
+    CallOutcome, ConsentEvent, ConsentEventId, ControllerId, CountryCode, Label, LeadList, ListId,
+    Registry, RegistryRegistration, SubjectId, Timestamp,
 };
 use uuid::Uuid;
 
@@ -208,4 +208,49 @@ pub fn list_member_from_row(
         due,
         given,
     ))
+}
+
+/// Splits a text aggregate of `first second` pairs joined by commas (what
+/// the call decision's one statement returns for outcomes and checks).
+fn aggregated<'a>(text: Option<&'a str>) -> impl Iterator<Item = Option<(&'a str, &'a str)>> {
+    text.into_iter()
+        .flat_map(|t| t.split(','))
+        .filter(|item| !item.is_empty())
+        .map(|item| item.split_once(' '))
+}
+
+/// Decodes aggregated call outcomes, `at outcome` pairs, in their order.
+pub fn aggregated_outcomes(
+    text: Option<&str>,
+) -> Result<Vec<(Timestamp, CallOutcome)>, StorageError> {
+    aggregated(text)
+        .map(|pair| {
+            let (at, outcome) = pair.ok_or_else(|| corrupt("call_outcomes"))?;
+            let at = at.parse().map_err(|_| corrupt("call_outcomes.at"))?;
+            Ok((
+                timestamp(at, "call_outcomes.at")?,
+                outcome
+                    .parse()
+                    .map_err(|_| corrupt("call_outcomes.outcome"))?,
+            ))
+        })
+        .collect()
+}
+
+/// Decodes aggregated latest registry checks, `registry as_of` pairs.
+pub fn aggregated_checks(text: Option<&str>) -> Result<Vec<(Registry, Timestamp)>, StorageError> {
+    aggregated(text)
+        .map(|pair| {
+            let (registry, as_of) = pair.ok_or_else(|| corrupt("list_registry_checks"))?;
+            let as_of = as_of
+                .parse()
+                .map_err(|_| corrupt("list_registry_checks.as_of"))?;
+            Ok((
+                registry
+                    .parse()
+                    .map_err(|_| corrupt("list_registry_checks.registry"))?,
+                timestamp(as_of, "list_registry_checks.as_of")?,
+            ))
+        })
+        .collect()
 }

@@ -131,138 +131,122 @@ macro_rules! __impl_call_sql {
                 blind: ::tutela_domain::BlindIndex,
                 since: ::tutela_domain::Timestamp,
                 language: Option<::tutela_domain::Language>,
+                consent: Option<$crate::ConsentAsk<'_>>,
             ) -> Result<$crate::CallRecord, $crate::StorageError> {
-                // One connection for every read: the decision is asked
-                // thousands of times a second, and a pool checkout per
-                // statement would cost more than the statements.
-                let mut conn = self.pool.acquire().await.map_err($storage_error)?;
-                let mut record = $crate::CallRecord::default();
-                let found: Option<(::uuid::Uuid, Vec<u8>)> = ::sqlx::query_as(
-                    "SELECT r.id, r.audit_secret FROM subject_lookups k \
-                     JOIN subject_records r ON r.controller_id = k.controller_id AND r.id = k.subject_id \
-                     WHERE k.controller_id = $1 AND k.blind = $2",
-                )
-                .bind(controller.0)
-                .bind(blind.0.as_slice())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err($storage_error)?;
-                let suppression: Option<(String, i64)> = ::sqlx::query_as(
-                    "SELECT reason, at FROM suppressions WHERE controller_id = $1 AND blind = $2",
-                )
-                .bind(controller.0)
-                .bind(blind.0.as_slice())
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err($storage_error)?;
-                record.suppression = suppression
-                    .map(|(reason, at)| {
-                        Ok::<_, $crate::StorageError>($crate::Suppression {
-                            reason,
-                            at: $crate::timestamp(at, "suppressions.at")?,
-                        })
-                    })
-                    .transpose()?;
-                if let Some((subject, secret)) = found {
-                    record.subject = Some(::tutela_domain::SubjectId(subject));
-                    record.audit_secret = Some(secret);
-                    record.lists = Self::lists_on_record(&mut conn, controller, subject).await?;
-                }
-                let outcomes: Vec<(i64, String)> = ::sqlx::query_as(
-                    "SELECT at, outcome FROM call_outcomes \
-                     WHERE controller_id = $1 AND blind = $2 AND at >= $3 ORDER BY at, outcome",
-                )
+                use ::sqlx::Row as _;
+                // One statement: the decision is asked thousands of times a
+                // second, and every statement is a round trip (on SQLite a
+                // hop to the connection's thread and back) costing more than
+                // the lookups themselves. One row per list holding the
+                // person (one row with no list when there is none), each
+                // carrying the number's other facts; outcomes and checks
+                // come aggregated as text.
+                let rows = ::sqlx::query(concat!(
+                    "SELECT r.id, r.audit_secret, \
+                       (SELECT s.reason FROM suppressions s WHERE s.controller_id = $1 AND s.blind = $2), \
+                       (SELECT s.at FROM suppressions s WHERE s.controller_id = $1 AND s.blind = $2), \
+                       (SELECT string_agg(CAST(o.at AS TEXT) || ' ' || o.outcome, ',' ORDER BY o.at, o.outcome) \
+                          FROM call_outcomes o WHERE o.controller_id = $1 AND o.blind = $2 AND o.at >= $3), \
+                       (SELECT MAX(n.version) FROM privacy_notices n WHERE n.controller_id = $1 AND n.language = $4), ",
+                    $crate::__lead_list_columns_as_l!(),
+                    ", l.art14_due_at, m.notice_given_at, \
+                       (SELECT string_agg(c.registry || ' ' || CAST(c.as_of AS TEXT), ',' ORDER BY c.registry) \
+                          FROM (SELECT x.registry, MAX(x.as_of) AS as_of FROM list_registry_checks x \
+                                WHERE x.list_id = l.id GROUP BY x.registry) c), ",
+                    $crate::__consent_columns_as_e!(),
+                    ", (SELECT COUNT(*) FROM registry_registrations g WHERE g.controller_id = $1 \
+                         AND g.subject_id = r.id AND g.at > e.at AND g.at <= $7) \
+                     FROM (SELECT 1 AS one) base \
+                     LEFT JOIN subject_records r ON r.controller_id = $1 AND r.id = \
+                       (SELECT k.subject_id FROM subject_lookups k WHERE k.controller_id = $1 AND k.blind = $2 LIMIT 1) \
+                     LEFT JOIN list_members m ON m.subject_id = r.id \
+                     LEFT JOIN lead_lists l ON l.id = m.list_id AND l.controller_id = $1 \
+                     LEFT JOIN consent_events e ON e.id = \
+                       (SELECT e2.id FROM consent_events e2 WHERE e2.controller_id = $1 AND e2.subject_id = r.id \
+                          AND e2.purpose = $5 AND e2.channel = $6 AND e2.at <= $7 \
+                        ORDER BY e2.at DESC, e2.id DESC LIMIT 1) \
+                     ORDER BY l.id"
+                ))
                 .bind(controller.0)
                 .bind(blind.0.as_slice())
                 .bind($crate::micros(since))
-                .fetch_all(&mut *conn)
+                .bind(language.map(|l| l.as_str()))
+                .bind(consent.map(|c| c.purpose.as_str()))
+                .bind(consent.map(|c| c.channel.as_str()))
+                .bind($crate::micros(consent.map_or(::tutela_domain::Timestamp::MIN, |c| c.at)))
+                .fetch_all(&self.pool)
                 .await
                 .map_err($storage_error)?;
-                record.outcomes = outcomes
-                    .into_iter()
-                    .map(|(at, outcome)| {
-                        Ok((
-                            $crate::timestamp(at, "call_outcomes.at")?,
-                            outcome
-                                .parse()
-                                .map_err(|_| $crate::corrupt("call_outcomes.outcome"))?,
-                        ))
-                    })
-                    .collect::<Result<_, $crate::StorageError>>()?;
-                if let Some(language) = language {
-                    let version: Option<i64> = ::sqlx::query_scalar(
-                        "SELECT MAX(version) FROM privacy_notices \
-                         WHERE controller_id = $1 AND language = $2",
-                    )
-                    .bind(controller.0)
-                    .bind(language.as_str())
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err($storage_error)?;
-                    record.notice_version = version.and_then(|v| u32::try_from(v).ok());
+                let mut record = $crate::CallRecord::default();
+                let Some(first) = rows.first() else {
+                    return Ok(record);
+                };
+                let subject: Option<::uuid::Uuid> = first.try_get(0).map_err($storage_error)?;
+                record.subject = subject.map(::tutela_domain::SubjectId);
+                record.audit_secret = first.try_get(1).map_err($storage_error)?;
+                let reason: Option<String> = first.try_get(2).map_err($storage_error)?;
+                let at: Option<i64> = first.try_get(3).map_err($storage_error)?;
+                record.suppression = match (reason, at) {
+                    (Some(reason), Some(at)) => Some($crate::Suppression {
+                        reason,
+                        at: $crate::timestamp(at, "suppressions.at")?,
+                    }),
+                    _ => None,
+                };
+                let outcomes: Option<String> = first.try_get(4).map_err($storage_error)?;
+                record.outcomes = $crate::aggregated_outcomes(outcomes.as_deref())?;
+                let version: Option<i64> = first.try_get(5).map_err($storage_error)?;
+                record.notice_version = version.and_then(|v| u32::try_from(v).ok());
+                let event: Option<::uuid::Uuid> = first.try_get(21).map_err($storage_error)?;
+                if let Some(event) = event {
+                    let tuple: $crate::ConsentEventTuple = (
+                        event,
+                        first.try_get(22).map_err($storage_error)?,
+                        first.try_get(23).map_err($storage_error)?,
+                        first.try_get(24).map_err($storage_error)?,
+                        first.try_get(25).map_err($storage_error)?,
+                        first.try_get(26).map_err($storage_error)?,
+                        first.try_get(27).map_err($storage_error)?,
+                        first.try_get(28).map_err($storage_error)?,
+                        first.try_get(29).map_err($storage_error)?,
+                        first.try_get(30).map_err($storage_error)?,
+                        first.try_get(31).map_err($storage_error)?,
+                        first.try_get(32).map_err($storage_error)?,
+                    );
+                    let later: i64 = first.try_get(33).map_err($storage_error)?;
+                    record.consent = Some((
+                        $crate::consent_event_from_row(tuple)?,
+                        u64::try_from(later).unwrap_or(0),
+                    ));
                 }
-                Ok(record)
-            }
-        }
-
-        impl $store {
-            /// The lists of `controller` holding `subject`, with the as-of
-            /// instant of their latest check per registry.
-            async fn lists_on_record(
-                conn: &mut ::sqlx::pool::PoolConnection<$db>,
-                controller: ::tutela_domain::ControllerId,
-                subject: ::uuid::Uuid,
-            ) -> Result<Vec<$crate::ListOnRecord>, $crate::StorageError> {
-                let rows: Vec<$crate::ListMemberTuple> = ::sqlx::query_as(concat!(
-                    "SELECT ", $crate::__lead_list_columns!(),
-                    ", l.art14_due_at, m.notice_given_at \
-                     FROM list_members m JOIN lead_lists l ON l.id = m.list_id \
-                     WHERE l.controller_id = $1 AND m.subject_id = $2 ORDER BY l.id"
-                ))
-                .bind(controller.0)
-                .bind(subject)
-                .fetch_all(&mut **conn)
-                .await
-                .map_err($storage_error)?;
-                if rows.is_empty() {
-                    return Ok(Vec::new());
-                }
-                // Every list's latest snapshot per registry in one statement,
-                // not one per list: this runs on every decision.
-                let checks: Vec<(::uuid::Uuid, String, i64)> = ::sqlx::query_as(
-                    "SELECT c.list_id, c.registry, MAX(c.as_of) FROM list_registry_checks c \
-                     JOIN list_members m ON m.list_id = c.list_id \
-                     JOIN lead_lists l ON l.id = m.list_id \
-                     WHERE l.controller_id = $1 AND m.subject_id = $2 \
-                     GROUP BY c.list_id, c.registry ORDER BY c.list_id, c.registry",
-                )
-                .bind(controller.0)
-                .bind(subject)
-                .fetch_all(&mut **conn)
-                .await
-                .map_err($storage_error)?;
-                let mut lists = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let (list, art14_due_at, notice_given_at) = $crate::list_member_from_row(row)?;
-                    let checks = checks
-                        .iter()
-                        .filter(|(id, _, _)| *id == list.id.0)
-                        .map(|(_, registry, as_of)| {
-                            Ok((
-                                registry
-                                    .parse()
-                                    .map_err(|_| $crate::corrupt("list_registry_checks.registry"))?,
-                                $crate::timestamp(*as_of, "list_registry_checks.as_of")?,
-                            ))
-                        })
-                        .collect::<Result<_, $crate::StorageError>>()?;
-                    lists.push($crate::ListOnRecord {
+                for row in &rows {
+                    let list: Option<::uuid::Uuid> = row.try_get(6).map_err($storage_error)?;
+                    let Some(list) = list else { continue };
+                    let tuple: $crate::ListMemberTuple = (
                         list,
-                        checks,
+                        row.try_get(7).map_err($storage_error)?,
+                        row.try_get(8).map_err($storage_error)?,
+                        row.try_get(9).map_err($storage_error)?,
+                        row.try_get(10).map_err($storage_error)?,
+                        row.try_get(11).map_err($storage_error)?,
+                        row.try_get(12).map_err($storage_error)?,
+                        row.try_get(13).map_err($storage_error)?,
+                        row.try_get(14).map_err($storage_error)?,
+                        row.try_get(15).map_err($storage_error)?,
+                        row.try_get(16).map_err($storage_error)?,
+                        row.try_get(17).map_err($storage_error)?,
+                        row.try_get(18).map_err($storage_error)?,
+                        row.try_get(19).map_err($storage_error)?,
+                    );
+                    let (list, art14_due_at, notice_given_at) = $crate::list_member_from_row(tuple)?;
+                    let checks: Option<String> = row.try_get(20).map_err($storage_error)?;
+                    record.lists.push($crate::ListOnRecord {
+                        list,
+                        checks: $crate::aggregated_checks(checks.as_deref())?,
                         notice_owed: art14_due_at.is_some() && notice_given_at.is_none(),
                     });
                 }
-                Ok(lists)
+                Ok(record)
             }
         }
     };

@@ -11,6 +11,16 @@ macro_rules! __consent_columns {
     };
 }
 
+/// The same columns of `consent_events` aliased `e`. Keep in step.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __consent_columns_as_e {
+    () => {
+        "e.id, e.controller_id, e.subject_id, e.purpose, e.channel, e.action, e.at, e.recorded_at, \
+         e.evidence, e.notice_version, e.collected_by, e.collected_where"
+    };
+}
+
 /// Implements [`crate::ConsentRepository`]; part of [`crate::impl_sql_repositories`].
 #[doc(hidden)]
 #[macro_export]

@@ -11,6 +11,17 @@ macro_rules! __lead_list_columns {
     };
 }
 
+/// The same columns of `lead_lists` aliased `l`, for joins where other
+/// tables have an `id` or a `name` too. Keep in step with the list above.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __lead_list_columns_as_l {
+    () => {
+        "l.id, l.controller_id, l.name, l.provenance, l.default_region, l.expires_at, \
+         l.imported_at, l.accepted_rows, l.rejected_rows, l.content_digest, l.imported_by, l.purged_at"
+    };
+}
+
 /// Implements [`crate::ListRepository`]; part of [`crate::impl_sql_repositories`].
 #[doc(hidden)]
 #[macro_export]

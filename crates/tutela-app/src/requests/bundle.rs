@@ -305,7 +305,7 @@ impl App {
             let blind = keys.blind(LookupKey::Contact(&c.point), &mut scratch);
             let record = self
                 .store
-                .call_record(controller, blind, Timestamp::UNIX_EPOCH, None)
+                .call_record(controller, blind, Timestamp::UNIX_EPOCH, None, None)
                 .await?;
             calls.extend(record.outcomes.into_iter().map(|(at, outcome)| BundleCall {
                 number: c.point.value().to_owned(),

@@ -5,7 +5,7 @@ use jiff::SignedDuration;
 use serde_json::json;
 use tutela_server::{Access, route_table};
 
-use crate::scenario::{PASSWORD, Scenario, code_at, totp};
+use crate::scenario::{PASSWORD, Scenario, agreement, code_at, totp};
 use crate::support::{Backend, on_each_backend};
 
 /// Replaces `{name}` parameters with ids from `ids`; a parameter the test
@@ -166,6 +166,56 @@ async fn every_route_refuses_outsiders_exactly_like_a_missing_object() {
         assert_eq!(status, 200);
         let ids: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
         assert_eq!(ids, [s.b.as_str()]);
+        s.server.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rotated_and_revoked_tokens_and_a_changed_agreement_apply_on_the_next_request() {
+    // Token records and agreements are cached for a moment (they are read on
+    // every request); a change made through the service must still apply
+    // at once, even right after the old value was read and cached.
+    on_each_backend(|backend| async move {
+        let s = Scenario::new(backend).await;
+        let (status, issued) = s
+            .admin_call(
+                "POST",
+                &format!("/v1/controllers/{}/clients", s.a),
+                json!({"name": "crm", "kind": "crm", "capabilities": ["subjects.read"], "expires_at": "2027-01-01T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{issued}");
+        let client = issued["client"]["id"].as_str().unwrap().to_owned();
+        let first = issued["token"].as_str().unwrap().to_owned();
+        let read = |purpose: &str| format!("/v1/controllers/{}/subjects?purpose={purpose}", s.a);
+        assert_eq!(s.server.call("GET", &read("telemarketing"), Some(&first), None).await.0, 200);
+
+        let (status, rotated) = s
+            .admin_call(
+                "POST",
+                &format!("/v1/controllers/{}/clients/{client}/token", s.a),
+                json!({"expires_at": "2027-01-01T00:00:00Z"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{rotated}");
+        let second = rotated["token"].as_str().unwrap().to_owned();
+        assert_eq!(s.server.call("GET", &read("telemarketing"), Some(&first), None).await.0, 401, "rotated-out token");
+        assert_eq!(s.server.call("GET", &read("telemarketing"), Some(&second), None).await.0, 200);
+
+        // The agreement drops telemarketing: refused on the very next call.
+        let mut narrower = agreement("DPA-A-2026-2");
+        narrower["purposes"] = json!([{"purpose": "customer_care", "legal_basis": {"basis": "contract"}}]);
+        narrower["retention"] = json!([]);
+        let (status, body) = s.admin_call("PUT", &format!("/v1/controllers/{}/agreement", s.a), narrower).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = s.server.call("GET", &read("telemarketing"), Some(&second), None).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("purpose_not_allowed")), "{body}");
+        assert_eq!(s.server.call("GET", &read("customer_care"), Some(&second), None).await.0, 200);
+
+        let (status, _) = s.server.call("DELETE", &format!("/v1/controllers/{}/clients/{client}", s.a), Some(&s.admin), None).await;
+        assert_eq!(status, 204);
+        assert_eq!(s.server.call("GET", &read("customer_care"), Some(&second), None).await.0, 401, "revoked client");
         s.server.stop().await;
     })
     .await;

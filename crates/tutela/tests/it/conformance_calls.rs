@@ -33,7 +33,10 @@ pub async fn call_records_gather_lists_checks_outcomes_and_suppressions(store: A
     let blind = people[0].blinds().next().unwrap();
 
     // Unknown number: nothing at all, and no error.
-    let empty = store.call_record(a.id, blind, t0(), None).await.unwrap();
+    let empty = store
+        .call_record(a.id, blind, t0(), None, None)
+        .await
+        .unwrap();
     assert!(empty.subject.is_none() && empty.lists.is_empty() && empty.outcomes.is_empty());
 
     let mut session = store.begin_import(a.id, ListId::generate()).await.unwrap();
@@ -93,7 +96,7 @@ pub async fn call_records_gather_lists_checks_outcomes_and_suppressions(store: A
         .unwrap();
 
     let record = store
-        .call_record(a.id, blind, later(10), Some(Language::It))
+        .call_record(a.id, blind, later(10), Some(Language::It), None)
         .await
         .unwrap();
     assert_eq!(record.subject, Some(people[0].id));
@@ -129,14 +132,54 @@ pub async fn call_records_gather_lists_checks_outcomes_and_suppressions(store: A
         .await
         .unwrap();
     let record = store
-        .call_record(a.id, blind, later(10), None)
+        .call_record(a.id, blind, later(10), None, None)
         .await
         .unwrap();
     assert!(!record.lists[0].notice_owed);
     assert_eq!(record.notice_version, None);
 
+    // On a second list too: one entry per list, in list order, each with
+    // its own checks (none yet for the new one).
+    let mut second = store.begin_import(a.id, ListId::generate()).await.unwrap();
+    let second_id = second.list_id();
+    second
+        .write(&ImportBatch {
+            members: vec![(people[0].id, 1)],
+            ..ImportBatch::default()
+        })
+        .await
+        .unwrap();
+    second
+        .commit(&list(a.id, second_id, 1, 0), "operator")
+        .await
+        .unwrap();
+    let record = store
+        .call_record(a.id, blind, later(10), None, None)
+        .await
+        .unwrap();
+    let mut ids = vec![list_id, second_id];
+    ids.sort_by_key(|id| id.0);
+    assert_eq!(
+        record.lists.iter().map(|l| l.list.id).collect::<Vec<_>>(),
+        ids
+    );
+    let second_on = record
+        .lists
+        .iter()
+        .find(|l| l.list.id == second_id)
+        .unwrap();
+    assert!(second_on.checks.is_empty());
+    assert_eq!(
+        record.outcomes.len(),
+        2,
+        "facts repeated per list, read once"
+    );
+
     // Another controller sees nothing of it.
-    let other = store.call_record(b.id, blind, t0(), None).await.unwrap();
+    let other = store
+        .call_record(b.id, blind, t0(), None, None)
+        .await
+        .unwrap();
     assert!(other.subject.is_none() && other.outcomes.is_empty());
 
     // Erasure leaves a suppression of every blind index, in the same
@@ -147,7 +190,10 @@ pub async fn call_records_gather_lists_checks_outcomes_and_suppressions(store: A
             .await
             .unwrap()
     );
-    let erased = store.call_record(a.id, blind, t0(), None).await.unwrap();
+    let erased = store
+        .call_record(a.id, blind, t0(), None, None)
+        .await
+        .unwrap();
     assert!(erased.subject.is_none() && erased.lists.is_empty());
     let suppression = erased.suppression.unwrap();
     assert_eq!(
@@ -156,7 +202,7 @@ pub async fn call_records_gather_lists_checks_outcomes_and_suppressions(store: A
     );
     assert!(
         store
-            .call_record(b.id, blind, t0(), None)
+            .call_record(b.id, blind, t0(), None, None)
             .await
             .unwrap()
             .suppression

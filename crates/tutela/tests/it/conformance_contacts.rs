@@ -376,6 +376,7 @@ pub async fn the_consent_ledger_answers_at_any_instant(store: Arc<dyn Store>) {
             .is_empty()
     );
     let purpose: tutela_domain::Purpose = "telemarketing".parse().unwrap();
+    let blind = anna.blinds().next().unwrap();
     let h = |secs: i64| {
         let store = store.clone();
         let purpose = purpose.clone();
@@ -384,6 +385,18 @@ pub async fn the_consent_ledger_answers_at_any_instant(store: Arc<dyn Store>) {
                 .last_consent_event(a.id, anna.id, &purpose, Channel::Phone, later(secs))
                 .await
                 .unwrap();
+            // The call decision reads the same event within its one read.
+            let ask = tutela_storage::ConsentAsk {
+                purpose: &purpose,
+                channel: Channel::Phone,
+                at: later(secs),
+            };
+            let folded = store
+                .call_record(a.id, blind, later(secs), None, Some(ask))
+                .await
+                .unwrap();
+            assert_eq!(folded.subject, Some(anna.id));
+            assert_eq!(folded.consent, last, "the call record's consent at {secs}");
             let registrations = store
                 .registrations(a.id, anna.id, later(secs))
                 .await
