@@ -12,6 +12,9 @@ use tutela_storage::{Health, Readiness, StorageError};
 
 use crate::errors::storage_error;
 
+/// A pooled connection idle at least this long is pinged before use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// Migrations compiled into the binary; applied at open, append-only.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
@@ -30,6 +33,21 @@ impl PostgresStore {
             .application_name("tutela");
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // The default pings every connection before each checkout: a
+            // network round trip per statement, on the call decision as
+            // costly as the statement itself. A connection used within the
+            // last second is taken as alive; one idle for longer (the server
+            // or a proxy may have dropped it) is still checked, and a failed
+            // check discards it and opens another.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await

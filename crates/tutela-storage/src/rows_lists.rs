@@ -212,7 +212,7 @@ pub fn list_member_from_row(
 
 /// Splits a text aggregate of `first second` pairs joined by commas (what
 /// the call decision's one statement returns for outcomes and checks).
-fn aggregated<'a>(text: Option<&'a str>) -> impl Iterator<Item = Option<(&'a str, &'a str)>> {
+fn aggregated(text: Option<&str>) -> impl Iterator<Item = Option<(&str, &str)>> {
     text.into_iter()
         .flat_map(|t| t.split(','))
         .filter(|item| !item.is_empty())
