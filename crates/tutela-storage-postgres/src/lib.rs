@@ -15,3 +15,4 @@ const TERMS_AGGREGATES: &str = "string_agg(term, ''::bytea), \
      string_agg(length(term)::text, ','), string_agg(first_seq::text, ',')";
 
 tutela_storage::impl_sql_repositories!(PostgresStore, sqlx::Postgres, errors::storage_error);
+tutela_storage::__impl_sqlx_call_record!(PostgresStore, sqlx::Postgres, errors::storage_error);

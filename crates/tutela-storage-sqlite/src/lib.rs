@@ -7,6 +7,7 @@
 
 mod audit;
 mod errors;
+mod reader;
 mod store;
 
 pub use store::SqliteStore;

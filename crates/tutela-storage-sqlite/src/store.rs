@@ -19,6 +19,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// The call decision's read, without sqlx's thread hop.
+    pub(crate) reader: std::sync::Arc<crate::reader::InlineReader>,
 }
 
 impl SqliteStore {
@@ -63,7 +65,10 @@ impl SqliteStore {
             .await
             .map_err(|e| storage_error(e.into()))?;
         tracing::debug!(backend = "sqlite", "storage opened and migrated");
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            reader: std::sync::Arc::new(crate::reader::InlineReader::new(path)),
+        })
     }
 
     /// After an erasure: the write-ahead log still holds the pages as they

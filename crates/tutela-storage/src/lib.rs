@@ -13,6 +13,7 @@
 mod audit;
 mod audit_query;
 mod audit_segment;
+mod call_record_rows;
 mod calls;
 mod error;
 mod lists;
@@ -44,6 +45,9 @@ pub use audit_query::{QUERY_EPOCHS, QUERY_SEGMENTS, collect_matching, decode_seg
 pub use audit_segment::{
     EPOCH_EVENTS, IndexedRecord, SEGMENT_EVENTS, SegmentError, SegmentRow, StoredSegment,
     encode_records, epoch_of, segment_rows,
+};
+pub use call_record_rows::{
+    CALL_RECORD_SQL, CallRecordRow, call_record_from_rows, uuid_from_bytes,
 };
 pub use calls::{CallRecord, CallRepository, ConsentAsk, ListCheck, ListOnRecord, Suppression};
 pub use error::StorageError;
