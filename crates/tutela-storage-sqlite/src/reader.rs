@@ -30,7 +30,8 @@ const KEEP_IDLE: usize = 8;
 #[derive(Debug)]
 pub(crate) struct InlineReader {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    /// Idle connections; `None` once closed.
+    idle: Mutex<Option<Vec<Connection>>>,
 }
 
 impl InlineReader {
@@ -38,11 +39,11 @@ impl InlineReader {
     pub(crate) fn new(path: &Path) -> Self {
         Self {
             path: path.to_owned(),
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(Some(Vec::new())),
         }
     }
 
-    fn idle(&self) -> MutexGuard<'_, Vec<Connection>> {
+    fn idle(&self) -> MutexGuard<'_, Option<Vec<Connection>>> {
         // Connections are pushed and popped whole; a panic elsewhere while
         // the lock was held cannot leave one half-moved.
         self.idle
@@ -72,19 +73,30 @@ impl InlineReader {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
-        let taken = self.idle().pop();
+        let taken = match self.idle().as_mut() {
+            Some(idle) => idle.pop(),
+            None => return Err(closed()),
+        };
         let connection = match taken {
             Some(connection) => connection,
             None => self.open()?,
         };
         let result = read(&connection);
-        if result.is_ok() {
-            let mut idle = self.idle();
-            if idle.len() < KEEP_IDLE {
-                idle.push(connection);
-            }
+        if result.is_ok()
+            && let Some(idle) = self.idle().as_mut()
+            && idle.len() < KEEP_IDLE
+        {
+            idle.push(connection);
         }
         result
+    }
+
+    /// Closes every idle connection now (one in use closes when its read
+    /// ends); later reads fail as unavailable. A connection left open
+    /// would keep the old write-ahead log and could write it back into a
+    /// database file replaced after the store was closed.
+    pub(crate) fn close(&self) {
+        self.idle().take();
     }
 }
 
@@ -96,6 +108,12 @@ impl OwnedRow {
         self.0.get(index).ok_or_else(|| StorageError::Corrupt {
             detail: format!("call record has no column {index}"),
         })
+    }
+}
+
+fn closed() -> StorageError {
+    StorageError::Unavailable {
+        detail: "sqlite store is closed".into(),
     }
 }
 

@@ -152,6 +152,7 @@ impl Health for SqliteStore {
     }
 
     async fn close(&self) {
+        self.reader.close();
         self.pool.close().await;
     }
 }
