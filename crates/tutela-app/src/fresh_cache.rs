@@ -93,12 +93,32 @@ impl<K: Hash + Eq, V: Clone> FreshCache<K, V> {
         inner.generation = inner.generation.wrapping_add(1);
         inner.entries.clear();
     }
+
+    /// The fresh cached value of `key`, or the value `read` gives, cached
+    /// when `keep` says so and nothing was invalidated meanwhile.
+    pub(crate) async fn get_or_read<E>(
+        &self,
+        key: K,
+        read: impl Future<Output = Result<V, E>>,
+        keep: impl FnOnce(&V) -> bool,
+    ) -> Result<V, E> {
+        let now = Instant::now();
+        let generation = match self.get(&key, now) {
+            Ok(value) => return Ok(value),
+            Err(generation) => generation,
+        };
+        let value = read.await?;
+        if keep(&value) {
+            self.insert(generation, key, value.clone(), now);
+        }
+        Ok(value)
+    }
 }
 
 /// The facts the application caches: machine clients' token records by
 /// digest, controllers' current agreements.
 pub(crate) struct FreshFacts {
-    pub(crate) tokens: FreshCache<SecretDigest, TokenRecord>,
+    pub(crate) tokens: FreshCache<SecretDigest, Option<TokenRecord>>,
     pub(crate) agreements: FreshCache<ControllerId, Option<Agreement>>,
 }
 
@@ -132,18 +152,11 @@ impl crate::App {
         &self,
         digest: SecretDigest,
     ) -> Result<Option<TokenRecord>, crate::AppError> {
-        let now = Instant::now();
-        let generation = match self.fresh.tokens.get(&digest, now) {
-            Ok(record) => return Ok(Some(record)),
-            Err(generation) => generation,
-        };
-        let record = self.store.api_token(digest).await?;
-        if let Some(record) = &record {
-            self.fresh
-                .tokens
-                .insert(generation, digest, record.clone(), now);
-        }
-        Ok(record)
+        let read = async { Ok(self.store.api_token(digest).await?) };
+        self.fresh
+            .tokens
+            .get_or_read(digest, read, Option::is_some)
+            .await
     }
 
     /// The controller's current agreement, from the cache when fresh.
@@ -151,16 +164,11 @@ impl crate::App {
         &self,
         controller: ControllerId,
     ) -> Result<Option<Agreement>, crate::AppError> {
-        let now = Instant::now();
-        let generation = match self.fresh.agreements.get(&controller, now) {
-            Ok(agreement) => return Ok(agreement),
-            Err(generation) => generation,
-        };
-        let agreement = self.store.current_agreement(controller).await?;
+        let read = async { Ok(self.store.current_agreement(controller).await?) };
         self.fresh
             .agreements
-            .insert(generation, controller, agreement.clone(), now);
-        Ok(agreement)
+            .get_or_read(controller, read, |_| true)
+            .await
     }
 }
 
@@ -203,6 +211,30 @@ mod tests {
         };
         cache.insert(after, 1, "new", t0);
         assert_eq!(cache.get(&1, t0), Ok("new"));
+    }
+
+    #[tokio::test]
+    async fn get_or_read_reads_once_while_fresh_and_never_keeps_what_it_is_told_not_to() {
+        let cache: FreshCache<u32, Option<&str>> = FreshCache::new(Duration::from_secs(60));
+        let reads = std::sync::atomic::AtomicU32::new(0);
+        let reads = &reads;
+        // Counted when awaited: a value served from the cache is never read.
+        let read = |value: Option<&'static str>| async move {
+            reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok::<_, ()>(value)
+        };
+        for _ in 0..3 {
+            let got = cache
+                .get_or_read(1, read(Some("one")), Option::is_some)
+                .await;
+            assert_eq!(got, Ok(Some("one")));
+        }
+        for _ in 0..3 {
+            let got = cache.get_or_read(2, read(None), Option::is_some).await;
+            assert_eq!(got, Ok(None));
+        }
+        // One read for the kept value, three for the one never kept.
+        assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 4);
     }
 
     #[test]
