@@ -2,8 +2,8 @@
 //!
 //! sqlx runs every SQLite statement on a worker thread per connection, so
 //! each statement is two thread hops and their wake-ups; under a dialer's
-//! load that cost about 110 µs of CPU per decision, far more than the
-//! lookups (a few microseconds on a memory-mapped file). The decision's one
+//! load that cost about 110 µs of CPU per decision, several times the
+//! statement itself on a memory-mapped file. The decision's one
 //! statement therefore runs here, through rusqlite on the same
 //! `libsqlite3-sys` as sqlx, on a small pool of query-only connections to
 //! the same file. It blocks the async worker for the statement's duration,
