@@ -62,7 +62,10 @@ impl InlineReader {
             .map_err(reader_error)?;
         // The same mapping as the sqlx connections, and no writes at all.
         connection
-            .execute_batch("PRAGMA mmap_size = 1073741824; PRAGMA query_only = ON;")
+            .pragma_update(None, "mmap_size", crate::store::MMAP_BYTES)
+            .map_err(reader_error)?;
+        connection
+            .pragma_update(None, "query_only", true)
             .map_err(reader_error)?;
         Ok(connection)
     }

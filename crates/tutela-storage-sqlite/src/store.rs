@@ -15,6 +15,10 @@ use crate::errors::storage_error;
 /// Migrations compiled into the binary; applied at open, append-only.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// How much of the database file every connection maps (1 GiB), sqlx's
+/// and the inline reader's alike.
+pub(crate) const MMAP_BYTES: i64 = 1 << 30;
+
 /// The SQLite implementation of [`tutela_storage::Store`].
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -47,7 +51,7 @@ impl SqliteStore {
             // times a second) empties the other connections' page caches,
             // so the call decision's lookups would otherwise re-read every
             // page they touch.
-            .pragma("mmap_size", "1073741824")
+            .pragma("mmap_size", MMAP_BYTES.to_string())
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
