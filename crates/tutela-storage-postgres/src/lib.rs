@@ -16,3 +16,4 @@ const TERMS_AGGREGATES: &str = "string_agg(term, ''::bytea), \
 
 tutela_storage::impl_sql_repositories!(PostgresStore, sqlx::Postgres, errors::storage_error);
 tutela_storage::__impl_sqlx_call_record!(PostgresStore, sqlx::Postgres, errors::storage_error);
+tutela_storage::__impl_sqlx_audit_scan!(PostgresStore, errors::storage_error);

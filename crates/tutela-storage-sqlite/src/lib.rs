@@ -6,16 +6,11 @@
 //! a power cut). Migrations in `migrations/` are applied at open.
 
 mod audit;
+mod audit_reader;
 mod errors;
 mod reader;
 mod store;
 
 pub use store::SqliteStore;
-
-/// Stored search terms as three values (see `tutela_storage::sql`). A blob
-/// given to `group_concat` is appended byte for byte, and the cast gives it
-/// back as a blob; every aggregate sees the rows in the same order.
-const TERMS_AGGREGATES: &str = "CAST(group_concat(term, '') AS BLOB), \
-     group_concat(length(term), ','), group_concat(first_seq, ',')";
 
 tutela_storage::impl_sql_repositories!(SqliteStore, sqlx::Sqlite, errors::storage_error);

@@ -7,8 +7,9 @@
 //! statement therefore runs here, through rusqlite on the same
 //! `libsqlite3-sys` as sqlx, on a small pool of query-only connections to
 //! the same file. It blocks the async worker for the statement's duration,
-//! which is the same as doing that much computing inline. Everything else,
-//! writes included, stays on sqlx.
+//! which is the same as doing that much computing inline. Verification's
+//! whole-store reads use these connections too (`audit_reader.rs`, on a
+//! blocking thread). Everything else, writes included, stays on sqlx.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -72,7 +73,7 @@ impl InlineReader {
 
     /// Runs `read` on an idle connection (or a new one) and keeps the
     /// connection for the next read unless the read failed.
-    fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         read: impl FnOnce(&Connection) -> Result<T, StorageError>,
     ) -> Result<T, StorageError> {
@@ -204,7 +205,7 @@ impl SqliteStore {
 
 /// Maps a rusqlite error by kind and code only: SQLite messages can quote
 /// values, so they are not passed on.
-fn reader_error(error: rusqlite::Error) -> StorageError {
+pub(crate) fn reader_error(error: rusqlite::Error) -> StorageError {
     match error.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
             StorageError::Unavailable {

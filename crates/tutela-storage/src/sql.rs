@@ -19,11 +19,14 @@
 //!   PostgreSQL,
 //! - a function `fn(sqlx::Error) -> StorageError`, passed as the last macro
 //!   argument, that maps driver errors without quoting row values,
-//! - a constant `TERMS_AGGREGATES: &str` at the backend crate's root: three
-//!   aggregates over `audit_terms` rows, in one row order: the terms
+//! - inherent `read_call_record`, `read_audit_scan` and `read_audit_terms`
+//!   (what the shared `call_record`, `audit_scan` and `audit_terms` call):
+//!   the reads each backend runs its fastest way. `__impl_sqlx_call_record!`
+//!   and `__impl_sqlx_audit_scan!` write them through sqlx; the latter then
+//!   needs a constant `TERMS_AGGREGATES: &str` at the backend crate's root:
+//!   three aggregates over `audit_terms` rows, in one row order: the terms
 //!   concatenated as one blob, their lengths and their segments' first
-//!   positions as comma-separated text (the one piece of audit SQL the two
-//!   dialects spell differently; see [`crate::terms_from_aggregates`]).
+//!   positions as comma-separated text (see [`crate::terms_from_aggregates`]).
 
 /// Implements every repository trait for a backend store type:
 /// `impl_sql_repositories!(SqliteStore, sqlx::Sqlite, errors::storage_error)`.

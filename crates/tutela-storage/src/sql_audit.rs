@@ -5,9 +5,6 @@
 /// ([`crate::SegmentRow`]); part of [`crate::impl_sql_repositories`].
 #[doc(hidden)]
 #[macro_export]
-// `crate::TERMS_AGGREGATES` names the backend crate on purpose: the one
-// dialect-specific expression lives there (see `sql.rs`).
-#[allow(clippy::crate_in_macro_def)]
 macro_rules! __impl_audit_sql {
     ($store:ty, $db:ty, $storage_error:path) => {
         #[::async_trait::async_trait]
@@ -29,27 +26,10 @@ macro_rules! __impl_audit_sql {
                 after: Option<(::tutela_domain::audit::ChainId, u64)>,
                 limit: u32,
             ) -> Result<Vec<$crate::StoredSegment>, $crate::StorageError> {
-                let rows: Vec<$crate::SegmentTuple> = match after {
-                    None => ::sqlx::query_as(
-                        "SELECT chain, first_seq, count, records FROM audit_segments \
-                         ORDER BY chain, first_seq LIMIT $1",
-                    )
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await,
-                    Some((chain, first)) => ::sqlx::query_as(
-                        "SELECT chain, first_seq, count, records FROM audit_segments \
-                         WHERE chain > $1 OR (chain = $1 AND first_seq > $2) \
-                         ORDER BY chain, first_seq LIMIT $3",
-                    )
-                    .bind(chain.as_uuid())
-                    .bind($crate::seq_param(first))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await,
-                }
-                .map_err($storage_error)?;
-                rows.into_iter().map($crate::segment_from_row).collect()
+                // Verification reads a whole store through these two; each
+                // backend reads them its fastest way
+                // (`__impl_sqlx_audit_scan` or its own driver).
+                self.read_audit_scan(after, limit).await
             }
 
             async fn audit_terms(
@@ -58,39 +38,7 @@ macro_rules! __impl_audit_sql {
                 first: u64,
                 last: u64,
             ) -> Result<Vec<$crate::StoredTerm>, $crate::StorageError> {
-                // Bounded by epoch so the primary key narrows the scan; a
-                // term filed under another epoch than its segment's is
-                // invisible to queries, so here too. Three aggregate values
-                // for the whole range, not a row per term: rows, or one
-                // formatted text, made reading terms cost more than
-                // verifying the events.
-                let (terms, lengths, firsts): (
-                    Option<Vec<u8>>,
-                    Option<String>,
-                    Option<String>,
-                ) = ::sqlx::query_as(::sqlx::AssertSqlSafe(format!(
-                    "SELECT {} FROM audit_terms \
-                     WHERE chain = $1 AND epoch >= $2 AND epoch <= $3 \
-                     AND first_seq >= $4 AND first_seq <= $5 AND epoch = first_seq / {}",
-                    crate::TERMS_AGGREGATES,
-                    $crate::EPOCH_EVENTS
-                )))
-                .bind(chain.as_uuid())
-                .bind($crate::seq_param($crate::epoch_of(first)))
-                .bind($crate::seq_param($crate::epoch_of(last)))
-                .bind($crate::seq_param(first))
-                .bind($crate::seq_param(last))
-                .fetch_one(&self.pool)
-                .await
-                .map_err($storage_error)?;
-                let mut terms = $crate::terms_from_aggregates(
-                    terms.as_deref().unwrap_or_default(),
-                    lengths.as_deref().unwrap_or_default(),
-                    firsts.as_deref().unwrap_or_default(),
-                )?;
-                // Already in key order on SQLite (a sorted slice is one pass).
-                terms.sort_unstable();
-                Ok(terms)
+                self.read_audit_terms(chain, first, last).await
             }
 
             async fn audit_range(
@@ -395,6 +343,92 @@ macro_rules! __impl_audit_sql {
                     }
                 }
                 Ok(())
+            }
+        }
+    };
+}
+
+/// The whole-store reads of verification through sqlx, as inherent
+/// `read_audit_scan` and `read_audit_terms` of `$store` (what the shared
+/// `audit_scan` and `audit_terms` call).
+#[doc(hidden)]
+#[macro_export]
+// `crate::TERMS_AGGREGATES` names the backend crate on purpose: the one
+// dialect-specific expression lives there (see `sql.rs`).
+#[allow(clippy::crate_in_macro_def)]
+macro_rules! __impl_sqlx_audit_scan {
+    ($store:ty, $storage_error:path) => {
+        impl $store {
+            /// A page of segments after `after`, in (chain, position) order.
+            pub(crate) async fn read_audit_scan(
+                &self,
+                after: Option<(::tutela_domain::audit::ChainId, u64)>,
+                limit: u32,
+            ) -> Result<Vec<$crate::StoredSegment>, $crate::StorageError> {
+                let rows: Vec<$crate::SegmentTuple> = match after {
+                    None => {
+                        ::sqlx::query_as(
+                            "SELECT chain, first_seq, count, records FROM audit_segments \
+                         ORDER BY chain, first_seq LIMIT $1",
+                        )
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                    }
+                    Some((chain, first)) => {
+                        ::sqlx::query_as(
+                            "SELECT chain, first_seq, count, records FROM audit_segments \
+                         WHERE chain > $1 OR (chain = $1 AND first_seq > $2) \
+                         ORDER BY chain, first_seq LIMIT $3",
+                        )
+                        .bind(chain.as_uuid())
+                        .bind($crate::seq_param(first))
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await
+                    }
+                }
+                .map_err($storage_error)?;
+                rows.into_iter().map($crate::segment_from_row).collect()
+            }
+
+            /// The stored terms of `chain`'s segments from `first` to `last`.
+            pub(crate) async fn read_audit_terms(
+                &self,
+                chain: ::tutela_domain::audit::ChainId,
+                first: u64,
+                last: u64,
+            ) -> Result<Vec<$crate::StoredTerm>, $crate::StorageError> {
+                // Bounded by epoch so the primary key narrows the scan; a
+                // term filed under another epoch than its segment's is
+                // invisible to queries, so here too. Three aggregate values
+                // for the whole range, not a row per term: rows, or one
+                // formatted text, made reading terms cost more than
+                // verifying the events.
+                let (terms, lengths, firsts): (Option<Vec<u8>>, Option<String>, Option<String>) =
+                    ::sqlx::query_as(::sqlx::AssertSqlSafe(format!(
+                        "SELECT {} FROM audit_terms \
+                     WHERE chain = $1 AND epoch >= $2 AND epoch <= $3 \
+                     AND first_seq >= $4 AND first_seq <= $5 AND epoch = first_seq / {}",
+                        crate::TERMS_AGGREGATES,
+                        $crate::EPOCH_EVENTS
+                    )))
+                    .bind(chain.as_uuid())
+                    .bind($crate::seq_param($crate::epoch_of(first)))
+                    .bind($crate::seq_param($crate::epoch_of(last)))
+                    .bind($crate::seq_param(first))
+                    .bind($crate::seq_param(last))
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err($storage_error)?;
+                let mut terms = $crate::terms_from_aggregates(
+                    terms.as_deref().unwrap_or_default(),
+                    lengths.as_deref().unwrap_or_default(),
+                    firsts.as_deref().unwrap_or_default(),
+                )?;
+                // Already in key order on SQLite (a sorted slice is one pass).
+                terms.sort_unstable();
+                Ok(terms)
             }
         }
     };

@@ -16,7 +16,10 @@ pub use read::{
     AuditEntry, AuditGrant, AuditQuery, ConsistencyProof, InclusionProof, MAX_AUDIT_PAGE,
 };
 pub use signer::{AuditSigner, TrustedKeys};
-pub use verify::{Verification, VerifyError, VerifyReport, verify_store};
+pub use verify::{
+    PrecheckedPage, StoredTerms, Verification, VerifyError, VerifyReport, precheck_page,
+    verify_store,
+};
 
 use crate::{App, AppError};
 

@@ -2,12 +2,14 @@
 //! every checkpoint and every event's search terms, in one pass. Storage
 //! reads run in their own task while this one hashes, so the two overlap.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use foldhash::fast::RandomState;
 use tokio::sync::mpsc;
 use tutela_domain::audit::{
-    Break, ChainId, ChainReport, ChainVerifier, Checkpoint, Problem, RecordRef, StoredEvent,
+    Break, ChainId, ChainReport, ChainVerifier, Checkpoint, Hash, Prechecked, Problem, RecordRef,
+    StoredEvent,
 };
 use tutela_storage::{SegmentError, StorageError, Store, StoredSegment, StoredTerm, epoch_of};
 
@@ -76,86 +78,72 @@ impl<'a> Verification<'a> {
     /// Checks the next record; records come in (chain, position) order.
     /// Returns the event, borrowed from the record.
     pub fn feed<'r>(&mut self, record: RecordRef<'r>) -> Result<StoredEvent<'r>, Break> {
-        if self.current_chain != Some(record.chain) {
-            self.close_chain()?;
-            let checkpoints = self.checkpoints.remove(&record.chain).unwrap_or_default();
-            self.current = Some(ChainVerifier::new(record.chain, checkpoints, self.keys));
-            self.current_chain = Some(record.chain);
-        }
-        match self.current.as_mut() {
-            Some(v) => v.feed(record),
-            None => Err(Break {
-                chain: record.chain,
-                seq: record.seq,
-                problem: Problem::Duplicate,
-            }),
-        }
+        self.verifier_for(record.chain, record.seq)?.feed(record)
     }
 
-    /// Checks a stored segment's events in their chain, reading them in
-    /// place, and that every search term they need is among `stored` (the
-    /// chain's stored terms, sorted) under the segment's epoch and first
-    /// position: a missing one would hide the event from queries. A stored
-    /// term the events do not need is harmless, as queries re-check the
-    /// events.
-    pub fn feed_segment(
+    fn feed_prechecked(&mut self, prechecked: Prechecked) -> Result<(), Break> {
+        self.verifier_for(prechecked.chain(), prechecked.seq())?
+            .feed_prechecked(prechecked)
+    }
+
+    /// The verifier of `chain`; a new chain closes the previous one.
+    fn verifier_for(&mut self, chain: ChainId, seq: u64) -> Result<&mut ChainVerifier<'a>, Break> {
+        if self.current_chain != Some(chain) {
+            self.close_chain()?;
+            let checkpoints = self.checkpoints.remove(&chain).unwrap_or_default();
+            self.current = Some(ChainVerifier::new(chain, checkpoints, self.keys));
+            self.current_chain = Some(chain);
+        }
+        self.current.as_mut().ok_or(Break {
+            chain,
+            seq,
+            problem: Problem::Duplicate,
+        })
+    }
+
+    /// Checks a page of stored segments (in chain and position order) and
+    /// that every search term their events need is in `terms`: a missing
+    /// one would hide the event from queries. A stored term the events do
+    /// not need is harmless, as queries re-check the events.
+    /// The same as [`precheck_page`] then [`feed_page`](Self::feed_page).
+    pub fn check_page(
         &mut self,
-        segment: &StoredSegment,
-        stored: &[StoredTerm],
+        segments: &[StoredSegment],
+        terms: &StoredTerms,
     ) -> Result<(), Break> {
-        let epoch = epoch_of(segment.first_seq);
-        let from = stored.partition_point(|t| t.epoch < epoch);
-        let to = stored.partition_point(|t| t.epoch <= epoch);
-        let in_epoch = stored.get(from..to).unwrap_or_default();
-        let is_stored = |term: &[u8]| {
-            in_epoch
-                .binary_search_by(|t| {
-                    (t.term.as_slice(), t.first_seq).cmp(&(term, segment.first_seq))
-                })
-                .is_ok()
-        };
-        // Consecutive events mostly share actor and object: each distinct
-        // one is looked up once per run.
-        let mut checked: [Vec<u8>; 2] = Default::default();
-        segment
-            .for_each_entry(|record| {
-                let event = self.feed(record)?;
-                let mut missing = false;
-                event.for_each_term(|term| {
-                    let last = match term.first() {
-                        Some(b'a') => checked.first_mut(),
-                        Some(b'o') => checked.get_mut(1),
-                        _ => None,
-                    };
-                    match last {
-                        Some(last) if last.as_slice() == term => {}
-                        Some(last) => {
-                            missing |= !is_stored(term);
-                            last.clear();
-                            last.extend_from_slice(term);
-                        }
-                        None => missing |= !is_stored(term),
-                    }
+        self.feed_page(precheck_page(segments, terms))
+    }
+
+    /// Advances the chains and trees over a prechecked page, in order; the
+    /// first bad event is the same as when checking one record at a time.
+    pub fn feed_page(&mut self, page: PrecheckedPage) -> Result<(), Break> {
+        page.0
+            .into_iter()
+            .try_for_each(|segment| self.feed_segment(segment))
+    }
+
+    fn feed_segment(&mut self, segment: PrecheckedSegment) -> Result<(), Break> {
+        for (prechecked, terms_stored) in segment.entries {
+            let (chain, seq) = (prechecked.chain(), prechecked.seq());
+            self.feed_prechecked(prechecked)?;
+            if !terms_stored {
+                return Err(Break {
+                    chain,
+                    seq,
+                    problem: Problem::IndexMismatch(
+                        "a search term is missing, which hides the event from queries",
+                    ),
                 });
-                if missing {
-                    return Err(SegmentFault::Broken(Break {
-                        chain: record.chain,
-                        seq: record.seq,
-                        problem: Problem::IndexMismatch(
-                            "a search term is missing, which hides the event from queries",
-                        ),
-                    }));
-                }
-                Ok(())
-            })
-            .map_err(|fault| match fault {
-                SegmentFault::Broken(b) => b,
-                SegmentFault::Malformed(e) => Break {
-                    chain: segment.chain,
-                    seq: e.seq,
-                    problem: Problem::Undecodable("malformed segment entry"),
-                },
-            })
+            }
+        }
+        match segment.malformed {
+            Some(e) => Err(Break {
+                chain: segment.chain,
+                seq: e.seq,
+                problem: Problem::Undecodable("malformed segment entry"),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn close_chain(&mut self) -> Result<(), Break> {
@@ -179,27 +167,105 @@ impl<'a> Verification<'a> {
     }
 }
 
-/// A segment's first bad event: a broken chain or a missing term, or entry
-/// bytes that do not parse (whose chain is the segment's).
-enum SegmentFault {
-    Broken(Break),
-    Malformed(SegmentError),
-}
+/// The search terms stored for a range of segments, by chain and segment
+/// (its first position); only terms filed under their segment's own epoch
+/// count, as queries look nowhere else.
+#[derive(Debug, Default)]
+pub struct StoredTerms(HashMap<(ChainId, u64), HashSet<Vec<u8>, RandomState>, RandomState>);
 
-impl From<Break> for SegmentFault {
-    fn from(b: Break) -> Self {
-        Self::Broken(b)
+impl StoredTerms {
+    /// Files each chain's stored terms under their segments.
+    pub fn new(by_chain: Vec<(ChainId, Vec<StoredTerm>)>) -> Self {
+        let mut terms = Self::default();
+        for (chain, stored) in by_chain {
+            for t in stored {
+                if t.epoch == epoch_of(t.first_seq) {
+                    terms
+                        .0
+                        .entry((chain, t.first_seq))
+                        .or_default()
+                        .insert(t.term);
+                }
+            }
+        }
+        terms
+    }
+
+    fn of(&self, segment: &StoredSegment) -> Option<&HashSet<Vec<u8>, RandomState>> {
+        self.0.get(&(segment.chain, segment.first_seq))
     }
 }
 
-impl From<SegmentError> for SegmentFault {
-    fn from(e: SegmentError) -> Self {
-        Self::Malformed(e)
+/// A segment's records decoded and hashed, each with whether its search
+/// terms are all stored, up to where its bytes stop parsing (if they do).
+struct PrecheckedSegment {
+    chain: ChainId,
+    entries: Vec<(Prechecked, bool)>,
+    malformed: Option<SegmentError>,
+}
+
+/// A page of segments prechecked ([`precheck_page`]), ready for
+/// [`Verification::feed_page`].
+pub struct PrecheckedPage(Vec<PrecheckedSegment>);
+
+fn precheck_segment(segment: &StoredSegment, terms: &StoredTerms) -> PrecheckedSegment {
+    let stored = terms.of(segment);
+    let is_stored = |term: &[u8]| stored.is_some_and(|s| s.contains(term));
+    let mut previous: Option<StoredEvent<'_>> = None;
+    // Entries of a segment are fed one after the other, so each one's link
+    // from the entry before is checked here; the first entry's is left to
+    // the feed, which knows the previous segment.
+    let mut previous_hash: Option<&Hash> = None;
+    let mut entries = Vec::with_capacity(usize::try_from(segment.count).unwrap_or(0));
+    let parsed = segment.for_each_entry(|record| {
+        let event = StoredEvent::parse(record.body);
+        let mut missing = false;
+        if let Ok(event) = &event {
+            // A term equal to the previous event's was checked for it.
+            event.for_each_new_term(previous.as_ref(), |term| missing |= !is_stored(term));
+            previous = Some(*event);
+        }
+        let prechecked =
+            Prechecked::new(record, event.as_ref().map_err(Clone::clone), previous_hash);
+        previous_hash = Some(record.chain_hash);
+        entries.push((prechecked, !missing));
+        Ok::<(), SegmentError>(())
+    });
+    PrecheckedSegment {
+        chain: segment.chain,
+        entries,
+        malformed: parsed.err(),
     }
+}
+
+/// The part of checking `segments` that needs nothing from other segments
+/// (decoding, leaf hashing, the term check), split across the machine's
+/// cores.
+pub fn precheck_page(segments: &[StoredSegment], terms: &StoredTerms) -> PrecheckedPage {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let per_thread = segments.len().div_ceil(threads).max(1);
+    let mut parts = segments.chunks(per_thread);
+    let Some(own) = parts.next() else {
+        return PrecheckedPage(Vec::new());
+    };
+    let run = |part: &[StoredSegment]| -> Vec<PrecheckedSegment> {
+        part.iter().map(|s| precheck_segment(s, terms)).collect()
+    };
+    PrecheckedPage(std::thread::scope(|scope| {
+        let others: Vec<_> = parts
+            .map(|part| (part, scope.spawn(move || run(part))))
+            .collect();
+        let mut all = run(own);
+        for (part, handle) in others {
+            // A thread that panicked is redone here rather than lost.
+            all.extend(handle.join().unwrap_or_else(|_| run(part)));
+        }
+        all
+    }))
 }
 
 /// One round trip's worth: segments, and the stored terms of their range.
-type Page = Result<(Vec<StoredSegment>, Vec<(ChainId, Vec<StoredTerm>)>), StorageError>;
+type Page = Result<(Vec<StoredSegment>, StoredTerms), StorageError>;
 
 /// Each chain's stored terms over the range of `segments`.
 async fn read_terms(
@@ -239,7 +305,7 @@ async fn read_pages(store: Arc<dyn Store>, pages: mpsc::Sender<Page>) {
                 store.audit_scan(after, PAGE).await
             }
         });
-        let page = terms.map(|terms| (current, terms));
+        let page = terms.map(|terms| (current, StoredTerms::new(terms)));
         if pages.send(page).await.is_err() || done {
             return;
         }
@@ -248,6 +314,9 @@ async fn read_pages(store: Arc<dyn Store>, pages: mpsc::Sender<Page>) {
 }
 
 /// Verifies every chain in `store` against `keys`.
+///
+/// Three stages overlap: storage reads the next page, worker threads
+/// precheck the page after the one this thread is feeding to the chains.
 pub async fn verify_store(
     store: Arc<dyn Store>,
     keys: &TrustedKeys,
@@ -256,32 +325,202 @@ pub async fn verify_store(
         .audit_checkpoints(None)
         .await
         .map_err(VerifyError::Storage)?;
-    let mut verification = Verification::new(keys, checkpoints);
-    let (pages, mut rx) = mpsc::channel::<Page>(2);
+    let (pages, rx) = mpsc::channel::<Page>(2);
     let reader = tokio::spawn(read_pages(store, pages));
-    let mut outcome = Ok(());
-    while let Some(page) = rx.recv().await {
-        let (segments, stored) = match page {
-            Ok(page) => page,
-            Err(e) => {
-                outcome = Err(VerifyError::Storage(e));
-                break;
-            }
-        };
-        let checked = segments.iter().try_for_each(|segment| {
-            let stored = stored
-                .iter()
-                .find(|(c, _)| *c == segment.chain)
-                .map_or(&[][..], |(_, t)| t.as_slice());
-            verification.feed_segment(segment, stored)
+    let keys = keys.clone();
+    let checked = tokio::task::spawn_blocking(move || check_pages(&keys, checkpoints, rx)).await;
+    reader.abort();
+    checked.map_err(|e| {
+        VerifyError::Storage(StorageError::Unavailable {
+            detail: format!("verification stopped: {e}"),
+        })
+    })?
+}
+
+/// Feeds every page from `rx` to a verification, prechecking each page
+/// while the previous one is fed.
+fn check_pages(
+    keys: &TrustedKeys,
+    checkpoints: Vec<Checkpoint>,
+    mut rx: mpsc::Receiver<Page>,
+) -> Result<VerifyReport, VerifyError> {
+    let mut verification = Verification::new(keys, checkpoints);
+    let mut prechecked: Option<PrecheckedPage> = None;
+    loop {
+        let page = rx.blocking_recv();
+        let (next, fed) = std::thread::scope(|scope| {
+            let next = match &page {
+                Some(Ok((segments, terms))) => {
+                    Some(scope.spawn(move || precheck_page(segments, terms)))
+                }
+                _ => None,
+            };
+            let fed = prechecked
+                .take()
+                .map_or(Ok(()), |p| verification.feed_page(p));
+            let next = next.map(|handle| {
+                handle.join().unwrap_or_else(|_| match &page {
+                    Some(Ok((segments, terms))) => precheck_page(segments, terms),
+                    _ => PrecheckedPage(Vec::new()),
+                })
+            });
+            (next, fed)
         });
-        if let Err(b) = checked {
-            outcome = Err(VerifyError::Broken(b));
-            break;
+        fed.map_err(VerifyError::Broken)?;
+        match page {
+            Some(Ok(_)) => prechecked = next,
+            Some(Err(e)) => return Err(VerifyError::Storage(e)),
+            None => break,
         }
     }
-    drop(rx);
-    reader.abort();
-    outcome?;
     verification.finish().map_err(VerifyError::Broken)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use tutela_domain::audit::{
+        Action, Actor, AuditEvent, AuditIndex, ChainState, Outcome, Pseudonym,
+    };
+    use tutela_domain::{ControllerId, Timestamp, UserId};
+    use tutela_storage::{IndexedRecord, segment_rows};
+
+    /// 600 events of one chain, two actors in turns of 50, a subject each.
+    fn records(chain: ChainId) -> Vec<IndexedRecord> {
+        let mut state = ChainState::genesis(chain);
+        let actors = [UserId::generate(), UserId::generate()];
+        (0..600usize)
+            .map(|i| {
+                let event = AuditEvent::new(
+                    Timestamp::from_second(1_700_000_000 + i as i64).unwrap(),
+                    Actor::User(actors[(i / 50) % 2]),
+                    Action::SubjectRead,
+                    Outcome::Allowed,
+                )
+                .subject(Pseudonym([(i % 251) as u8; 32]));
+                IndexedRecord {
+                    record: state.append(&event),
+                    index: AuditIndex::of(&event),
+                }
+            })
+            .collect()
+    }
+
+    /// Stored as the appender stores them: batches of 60 events split into
+    /// segments; the terms of every segment.
+    fn stored(records: &[IndexedRecord]) -> (Vec<StoredSegment>, Vec<StoredTerm>) {
+        let (mut segments, mut terms) = (Vec::new(), Vec::new());
+        for batch in records.chunks(60) {
+            for row in segment_rows(batch) {
+                terms.extend(row.terms.iter().map(|t| StoredTerm {
+                    epoch: epoch_of(row.first_seq),
+                    term: t.clone(),
+                    first_seq: row.first_seq,
+                }));
+                segments.push(StoredSegment {
+                    chain: row.chain,
+                    first_seq: row.first_seq,
+                    count: row.count,
+                    records: row.records,
+                });
+            }
+        }
+        (segments, terms)
+    }
+
+    /// Prechecked pages of three segments, then the chains.
+    fn by_pages(
+        chain: ChainId,
+        segments: &[StoredSegment],
+        terms: &[StoredTerm],
+    ) -> Result<(), Break> {
+        let keys = TrustedKeys::default();
+        let mut v = Verification::new(&keys, Vec::new());
+        for page in segments.chunks(3) {
+            v.check_page(page, &StoredTerms::new(vec![(chain, terms.to_vec())]))?;
+        }
+        Ok(())
+    }
+
+    /// One record at a time, no terms.
+    fn one_by_one(segments: &[StoredSegment]) -> Result<(), Break> {
+        let keys = TrustedKeys::default();
+        let mut v = Verification::new(&keys, Vec::new());
+        for segment in segments {
+            segment
+                .for_each_entry(|record| v.feed(record).map(|_| ()).map_err(SegmentFault))
+                .map_err(|e| e.0)?;
+        }
+        Ok(())
+    }
+
+    struct SegmentFault(Break);
+
+    impl From<SegmentError> for SegmentFault {
+        fn from(e: SegmentError) -> Self {
+            panic!("test segments are well formed: {e}")
+        }
+    }
+
+    #[test]
+    fn prechecked_pages_find_the_same_first_bad_event_as_feeding_one_record_at_a_time() {
+        let chain = ChainId::Controller(ControllerId::generate());
+        let clean = records(chain);
+        let (segments, terms) = stored(&clean);
+        assert!(segments.len() >= 6, "several pages of several segments");
+        // The first entry of a segment (its link is checked in order) and
+        // entries inside one (checked while prechecking).
+        let first_of_second = usize::try_from(segments[1].first_seq).unwrap();
+        for k in [0, 1, first_of_second, first_of_second + 1, 299, 599] {
+            let mut body = clean.clone();
+            body[k].record.body[40] ^= 1;
+            let mut hash = clean.clone();
+            hash[k].record.chain_hash[0] ^= 1;
+            for tampered in [body, hash] {
+                let (segments, terms) = stored(&tampered);
+                let paged = by_pages(chain, &segments, &terms).unwrap_err();
+                assert_eq!(paged, one_by_one(&segments).unwrap_err());
+                assert_eq!(
+                    (paged.seq, paged.problem),
+                    (k as u64, Problem::HashMismatch)
+                );
+            }
+        }
+        assert_eq!(by_pages(chain, &segments, &terms), Ok(()));
+        assert_eq!(one_by_one(&segments), Ok(()));
+    }
+
+    #[test]
+    fn a_missing_subject_term_or_actor_term_names_the_first_event_that_needs_it() {
+        let chain = ChainId::Controller(ControllerId::generate());
+        let clean = records(chain);
+        let (segments, terms) = stored(&clean);
+        // Event 251 has the subject of event 0 (pseudonyms repeat every 251
+        // events) but in another segment, so it needs its own term row.
+        let subject = clean[251].index.terms();
+        let without = |needle: &[u8], first_seq: u64| -> Vec<StoredTerm> {
+            terms
+                .iter()
+                .filter(|t| !(t.term == needle && t.first_seq == first_seq))
+                .cloned()
+                .collect()
+        };
+        let holding = |seq: u64| {
+            segments
+                .iter()
+                .rfind(|s| s.first_seq <= seq)
+                .unwrap()
+                .first_seq
+        };
+        let missing = by_pages(chain, &segments, &without(&subject[1], holding(251))).unwrap_err();
+        assert_eq!(missing.seq, 251);
+        assert!(matches!(missing.problem, Problem::IndexMismatch(_)));
+        // The second actor's term in the segment where it first appears
+        // (event 50): the first event of that segment to need it is named.
+        let actor = &clean[50].index.terms()[0];
+        let missing = by_pages(chain, &segments, &without(actor, holding(50))).unwrap_err();
+        assert_eq!(missing.seq, 50);
+    }
 }

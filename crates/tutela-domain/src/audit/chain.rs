@@ -13,7 +13,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use super::encoding::{StoredEvent, encode};
+use super::encoding::{DecodeError, StoredEvent, encode};
 use super::event::{AuditEvent, ChainId, Pseudonym};
 use super::merkle::{Frontier, Hash, leaf_hash};
 use crate::Timestamp;
@@ -76,7 +76,7 @@ impl AuditIndex {
     pub fn terms(&self) -> Vec<Vec<u8>> {
         let mut terms = Vec::with_capacity(3);
         each_term(
-            &self.actor,
+            Some(&self.actor),
             self.object.as_ref().map(|o| o as &dyn fmt::Display),
             self.subject.as_ref(),
             |t| terms.push(t.to_vec()),
@@ -96,27 +96,28 @@ fn tagged(tag: u8, value: &[u8]) -> Vec<u8> {
 /// verifying: the actor's text, the object's text if any, the subject's
 /// pseudonym if any, each after its tag byte. One buffer serves all three.
 pub(crate) fn each_term(
-    actor: &dyn fmt::Display,
+    actor: Option<&dyn fmt::Display>,
     object: Option<&dyn fmt::Display>,
     subject: Option<&Pseudonym>,
     mut each: impl FnMut(&[u8]),
 ) {
     use std::io::Write as _;
-    let mut term = Vec::with_capacity(96);
-    term.push(TERM_ACTOR);
-    // Writing to a Vec cannot fail.
-    let _ = write!(term, "{actor}");
-    each(&term);
-    if let Some(object) = object {
-        term.clear();
-        term.push(TERM_OBJECT);
-        let _ = write!(term, "{object}");
-        each(&term);
+    // Written out only when asked for: verification asks for the actor and
+    // object only when they change, and for a subject on every event.
+    let mut term = Vec::new();
+    for (tag, value) in [(TERM_ACTOR, actor), (TERM_OBJECT, object)] {
+        if let Some(value) = value {
+            term.clear();
+            term.push(tag);
+            // Writing to a Vec cannot fail.
+            let _ = write!(term, "{value}");
+            each(&term);
+        }
     }
     if let Some(subject) = subject {
-        term.clear();
-        term.push(TERM_SUBJECT);
-        term.extend_from_slice(&subject.0);
+        let mut term = [TERM_SUBJECT; 33];
+        let (_, pseudonym) = term.split_at_mut(1);
+        pseudonym.copy_from_slice(&subject.0);
         each(&term);
     }
 }
@@ -168,6 +169,67 @@ pub struct RecordRef<'a> {
     pub chain_hash: &'a Hash,
     /// On the last event of a batch: [`Seal::encode`].
     pub seal: Option<&'a [u8]>,
+}
+
+/// The part of checking a stored record that needs nothing else from its
+/// chain: decoding its event and seal and hashing its leaf, most of the
+/// work. Records are independent in this, so a verifier can precheck many
+/// at once on several threads, then hand them in order to
+/// [`ChainVerifier::feed_prechecked`]. Owns what it keeps (no borrow of the
+/// stored bytes), so it can travel between threads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prechecked {
+    chain: ChainId,
+    seq: u64,
+    /// What the chain check needs of the event: the chain and position its
+    /// bytes claim, and its instant.
+    placed: Result<(ChainId, u64, Timestamp), DecodeError>,
+    leaf: Hash,
+    chain_hash: Hash,
+    /// Whether the stored chain hash follows from the previous record's
+    /// stored one and this leaf, when the previous record was known.
+    linked: Option<bool>,
+    /// `Some(None)`: a seal is stored but does not decode. Boxed: one
+    /// record in a batch has one, and every record is moved between stages.
+    seal: Option<Option<Box<Seal>>>,
+    stored_len: u64,
+}
+
+impl Prechecked {
+    /// Hashes `record`, whose bytes decoded to `event` (or did not).
+    /// `previous` is the stored chain hash of the record that will be fed
+    /// just before this one, when known: the link between the two is then
+    /// checked here too. If every stored hash follows from the stored one
+    /// before it, the stored chain is the computed one; the first that does
+    /// not is where the computed chain first departs from it, so the
+    /// verdict is the same as linking in order.
+    pub fn new(
+        record: RecordRef<'_>,
+        event: Result<&StoredEvent<'_>, DecodeError>,
+        previous: Option<&Hash>,
+    ) -> Self {
+        let leaf = leaf_hash(record.body);
+        Self {
+            chain: record.chain,
+            seq: record.seq,
+            placed: event.map(|e| (e.chain, e.seq, e.instant)),
+            linked: previous.map(|p| link(p, &leaf) == *record.chain_hash),
+            leaf,
+            chain_hash: *record.chain_hash,
+            seal: record.seal.map(|s| Seal::decode(s).map(Box::new)),
+            stored_len: record.stored_len() as u64,
+        }
+    }
+
+    /// The chain the record is stored under.
+    pub fn chain(&self) -> ChainId {
+        self.chain
+    }
+
+    /// The position the record is stored at.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
 }
 
 impl RecordRef<'_> {
@@ -358,10 +420,20 @@ impl ChainState {
 
     fn push(&mut self, body: &[u8]) -> Hash {
         let leaf = leaf_hash(body);
-        self.chain_hash = link(&self.chain_hash, &leaf);
+        self.push_leaf(leaf);
+        leaf
+    }
+
+    fn push_leaf(&mut self, leaf: Hash) {
+        let chain_hash = link(&self.chain_hash, &leaf);
+        self.push_linked(leaf, chain_hash);
+    }
+
+    /// [`push_leaf`](Self::push_leaf) with the link already computed.
+    fn push_linked(&mut self, leaf: Hash, chain_hash: Hash) {
+        self.chain_hash = chain_hash;
         self.frontier.push(leaf);
         self.next_seq += 1;
-        leaf
     }
 
     /// The tree head now, stamped with `instant`.
@@ -536,36 +608,70 @@ impl<'a> ChainVerifier<'a> {
 
     /// Checks the next record; returns its event, borrowed from the record.
     pub fn feed<'r>(&mut self, record: RecordRef<'r>) -> Result<StoredEvent<'r>, Break> {
+        let event = StoredEvent::parse(record.body);
+        self.feed_prechecked(Prechecked::new(
+            record,
+            event.as_ref().map_err(Clone::clone),
+            None,
+        ))?;
+        // The event decoded, or feeding would have failed.
+        event.map_err(|e| self.fail(record.seq, Problem::Undecodable(e.0)))
+    }
+
+    /// [`feed`](Self::feed) for a record whose own part of the work was
+    /// done beforehand (possibly on another thread); the outcome is the
+    /// same, problem for problem.
+    pub fn feed_prechecked(&mut self, prechecked: Prechecked) -> Result<(), Break> {
+        let Prechecked {
+            chain: stored_chain,
+            seq: stored_seq,
+            placed,
+            leaf,
+            chain_hash,
+            linked,
+            seal,
+            stored_len,
+        } = prechecked;
         let expected = self.state.next_seq;
-        if record.seq > expected {
+        if stored_seq > expected {
             return Err(self.fail(expected, Problem::Missing));
         }
-        if record.seq < expected || record.chain != self.state.chain {
-            return Err(self.fail(record.seq, Problem::Duplicate));
+        if stored_seq < expected || stored_chain != self.state.chain {
+            return Err(self.fail(stored_seq, Problem::Duplicate));
         }
-        let event = StoredEvent::parse(record.body)
-            .map_err(|e| self.fail(expected, Problem::Undecodable(e.0)))?;
-        let (chain, seq) = (event.chain, event.seq);
+        let (chain, seq, instant) =
+            placed.map_err(|e| self.fail(expected, Problem::Undecodable(e.0)))?;
         if chain != self.state.chain || seq != expected {
             return Err(self.fail(expected, Problem::Misplaced { chain, seq }));
         }
-        self.state.push(record.body);
-        if self.state.chain_hash != *record.chain_hash {
+        let linked = match linked {
+            // Linked from the previous record's stored hash, which the
+            // state holds: that record was fed just before and matched.
+            Some(linked) => {
+                self.state.push_linked(leaf, chain_hash);
+                linked
+            }
+            None => {
+                self.state.push_leaf(leaf);
+                self.state.chain_hash == chain_hash
+            }
+        };
+        if !linked {
             return Err(self.fail(expected, Problem::HashMismatch));
         }
-        self.bytes += record.stored_len() as u64;
-        if let Some(seal) = record.seal {
+        self.bytes += stored_len;
+        if let Some(seal) = seal {
             // Only the structure of each seal is checked here; its signature
             // is checked for the last seal alone (in `finish`), which covers
             // the whole tree: one signature per chain instead of one per
             // batch, so verification runs at hashing speed.
-            let seal = Seal::decode(seal)
+            let seal = seal
                 .filter(|s| s.frontier == self.state.frontier)
                 .ok_or_else(|| self.fail(expected, Problem::BadSeal))?;
-            self.last_seal = Some((self.state.head(event.instant), seal));
+            self.last_seal = Some((self.state.head(instant), *seal));
         }
         self.check_checkpoints()?;
-        Ok(event)
+        Ok(())
     }
 
     fn check_checkpoints(&mut self) -> Result<(), Break> {

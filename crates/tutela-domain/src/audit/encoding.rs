@@ -257,7 +257,20 @@ impl<'a> StoredEvent<'a> {
     /// the event.
     pub fn for_each_term(&self, each: impl FnMut(&[u8])) {
         let object = self.object.as_ref().map(|o| o as &dyn std::fmt::Display);
-        super::chain::each_term(&self.actor, object, self.subject.as_ref(), each);
+        super::chain::each_term(Some(&self.actor), object, self.subject.as_ref(), each);
+    }
+
+    /// [`for_each_term`](Self::for_each_term) leaving out the actor and
+    /// the object where they equal `previous`'s: consecutive events mostly
+    /// share both, and this skips writing their terms out again.
+    pub fn for_each_new_term(&self, previous: Option<&StoredEvent<'_>>, each: impl FnMut(&[u8])) {
+        let actor = (previous.map(|p| &p.actor) != Some(&self.actor))
+            .then_some(&self.actor as &dyn std::fmt::Display);
+        let object = match (&self.object, previous) {
+            (Some(o), Some(p)) if p.object.as_ref() == Some(o) => None,
+            (o, _) => o.as_ref().map(|o| o as &dyn std::fmt::Display),
+        };
+        super::chain::each_term(actor, object, self.subject.as_ref(), each);
     }
 }
 

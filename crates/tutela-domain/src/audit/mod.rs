@@ -12,7 +12,7 @@ pub mod merkle;
 
 pub use chain::{
     AuditIndex, AuditRecord, Break, ChainReport, ChainState, ChainVerifier, Checkpoint, KeyId,
-    Problem, RecordRef, Seal, SignatureCheck, TreeHead, key_id,
+    Prechecked, Problem, RecordRef, Seal, SignatureCheck, TreeHead, key_id,
 };
 pub use encoding::{DecodeError, StoredEvent, decode, encode};
 pub use event::{
