@@ -1,6 +1,7 @@
 //! Checking a whole store's audit trail offline: every chain, every event,
-//! every checkpoint and every event's search terms, in one pass. Storage
-//! reads run in their own task while this one hashes, so the two overlap.
+//! every checkpoint and every event's search terms, in one pass. Reading,
+//! the checks each record needs nothing else for (on every core) and the
+//! in-order chain checks overlap, each a page apart.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -105,6 +106,7 @@ impl<'a> Verification<'a> {
     /// that every search term their events need is in `terms`: a missing
     /// one would hide the event from queries. A stored term the events do
     /// not need is harmless, as queries re-check the events.
+    ///
     /// The same as [`precheck_page`] then [`feed_page`](Self::feed_page).
     pub fn check_page(
         &mut self,
@@ -242,7 +244,10 @@ fn precheck_segment(segment: &StoredSegment, terms: &StoredTerms) -> PrecheckedS
 /// (decoding, leaf hashing, the term check), split across the machine's
 /// cores.
 pub fn precheck_page(segments: &[StoredSegment], terms: &StoredTerms) -> PrecheckedPage {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    // Asked once: on Linux the answer reads the cgroup's CPU quota.
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads =
+        *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
     let per_thread = segments.len().div_ceil(threads).max(1);
     let mut parts = segments.chunks(per_thread);
     let Some(own) = parts.next() else {
@@ -350,19 +355,21 @@ fn check_pages(
         let page = rx.blocking_recv();
         let (next, fed) = std::thread::scope(|scope| {
             let next = match &page {
-                Some(Ok((segments, terms))) => {
-                    Some(scope.spawn(move || precheck_page(segments, terms)))
-                }
+                Some(Ok((segments, terms))) => Some((
+                    segments,
+                    terms,
+                    scope.spawn(move || precheck_page(segments, terms)),
+                )),
                 _ => None,
             };
             let fed = prechecked
                 .take()
                 .map_or(Ok(()), |p| verification.feed_page(p));
-            let next = next.map(|handle| {
-                handle.join().unwrap_or_else(|_| match &page {
-                    Some(Ok((segments, terms))) => precheck_page(segments, terms),
-                    _ => PrecheckedPage(Vec::new()),
-                })
+            let next = next.map(|(segments, terms, handle)| {
+                // A thread that panicked is redone here rather than lost.
+                handle
+                    .join()
+                    .unwrap_or_else(|_| precheck_page(segments, terms))
             });
             (next, fed)
         });

@@ -186,9 +186,9 @@ pub struct Prechecked {
     placed: Result<(ChainId, u64, Timestamp), DecodeError>,
     leaf: Hash,
     chain_hash: Hash,
-    /// Whether the stored chain hash follows from the previous record's
-    /// stored one and this leaf, when the previous record was known.
-    linked: Option<bool>,
+    /// When the previous record was known: its stored chain hash, and
+    /// whether this record's stored one follows from it and this leaf.
+    linked: Option<(Hash, bool)>,
     /// `Some(None)`: a seal is stored but does not decode. Boxed: one
     /// record in a batch has one, and every record is moved between stages.
     seal: Option<Option<Box<Seal>>>,
@@ -202,7 +202,9 @@ impl Prechecked {
     /// checked here too. If every stored hash follows from the stored one
     /// before it, the stored chain is the computed one; the first that does
     /// not is where the computed chain first departs from it, so the
-    /// verdict is the same as linking in order.
+    /// verdict is the same as linking in order. The feed uses this link
+    /// only if `previous` is indeed the chain's value when the record
+    /// arrives, and links in order otherwise.
     pub fn new(
         record: RecordRef<'_>,
         event: Result<&StoredEvent<'_>, DecodeError>,
@@ -213,7 +215,7 @@ impl Prechecked {
             chain: record.chain,
             seq: record.seq,
             placed: event.map(|e| (e.chain, e.seq, e.instant)),
-            linked: previous.map(|p| link(p, &leaf) == *record.chain_hash),
+            linked: previous.map(|p| (*p, link(p, &leaf) == *record.chain_hash)),
             leaf,
             chain_hash: *record.chain_hash,
             seal: record.seal.map(|s| Seal::decode(s).map(Box::new)),
@@ -645,13 +647,13 @@ impl<'a> ChainVerifier<'a> {
             return Err(self.fail(expected, Problem::Misplaced { chain, seq }));
         }
         let linked = match linked {
-            // Linked from the previous record's stored hash, which the
-            // state holds: that record was fed just before and matched.
-            Some(linked) => {
+            // Linked from the chain's value as it stands: no need to hash
+            // the link again.
+            Some((from, linked)) if from == self.state.chain_hash => {
                 self.state.push_linked(leaf, chain_hash);
                 linked
             }
-            None => {
+            _ => {
                 self.state.push_leaf(leaf);
                 self.state.chain_hash == chain_hash
             }

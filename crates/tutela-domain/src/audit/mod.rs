@@ -104,6 +104,32 @@ mod tests {
     }
 
     #[test]
+    fn a_link_prechecked_from_another_hash_than_the_chains_is_checked_again_in_order() {
+        let chain = ChainId::Controller(ControllerId::generate());
+        let (records, cps) = sealed_chain(chain, &[3, 1, 4]);
+        let precheck = |r: &AuditRecord, previous: Option<&Hash>| {
+            let view = r.view();
+            let event = StoredEvent::parse(view.body);
+            Prechecked::new(view, event.as_ref().map_err(Clone::clone), previous)
+        };
+        // Each record prechecked from a wrong previous hash: its link does
+        // not follow from it, yet the chain is intact.
+        let mut v = ChainVerifier::new(chain, cps.clone(), &FakeKeys);
+        for r in &records {
+            v.feed_prechecked(precheck(r, Some(&[7; 32]))).unwrap();
+        }
+        assert_eq!(v.finish().unwrap().events, 8);
+        // From the right previous hashes, the same verdict.
+        let mut v = ChainVerifier::new(chain, cps, &FakeKeys);
+        let mut previous = None;
+        for r in &records {
+            v.feed_prechecked(precheck(r, previous.as_ref())).unwrap();
+            previous = Some(r.chain_hash);
+        }
+        assert_eq!(v.finish().unwrap().events, 8);
+    }
+
+    #[test]
     fn an_intact_chain_verifies_and_each_kind_of_tampering_is_named() {
         let chain = ChainId::Controller(ControllerId::generate());
         let (records, cps) = sealed_chain(chain, &[3, 1, 4]);
